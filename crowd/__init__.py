@@ -1,0 +1,26 @@
+"""crowd: crowdsourcing task routing and workforce management."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from config import BaseConfig
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def create_app(config: BaseConfig) -> Flask:
+    """Build the app for ``config``: extensions, blueprints, error handlers."""
+    from crowd import runtime
+    from crowd.extensions import csrf, db, login_manager
+    from crowd.web import register
+
+    app = Flask(__name__, template_folder=str(TEMPLATES), instance_path=str(config.INSTANCE_PATH))
+    app.config.from_mapping(config.as_flask())
+    db.init_app(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    runtime.init_app(app)
+    register(app)
+    return app

@@ -1,0 +1,195 @@
+"""The ``crowd`` command line."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from crowd.domain.errors import CrowdError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CliError(Exception):
+    """A message for the operator and a non-zero exit."""
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from config import config_from_env
+    from crowd import create_app
+
+    try:
+        return create_app(config_from_env())
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from crowd import migrate
+
+    app = _app()
+    migrate.upgrade(app.config["DATABASE_URL"], args.revision)
+    print(f"database at revision {args.revision}: {_safe_url(app.config['DATABASE_URL'])}")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from crowd.extensions import db
+    from crowd.services.accounts import create_user, generate_password
+
+    password = args.password or generate_password()
+    with _app().app_context():
+        account = create_user(db.session, args.username, password, args.role)
+    print(f"created {account.role} {account.username!r} (id {account.id})")
+    if not args.password:
+        print(f"password: {password}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from crowd import runtime
+    from crowd.extensions import db
+    from crowd.services import importing
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    fmt = args.format or path.suffix.lstrip(".").lower()
+    if fmt not in importing.FORMATS:
+        raise CliError(f"cannot tell the format of {path.name}: use --format json|jsonl|csv")
+    with _app().app_context():
+        rows = importing.parse_rows(path.read_bytes(), fmt)
+        bar = ProgressBar(len(rows), sys.stderr)
+        report = importing.import_items(
+            db.session, args.project_id, rows, runtime.rng(),
+            skip_invalid=args.skip_invalid, progress=bar.advance,
+        )
+        bar.finish()
+    print(f"created {report.created}, skipped {report.skipped_duplicates} duplicate(s), "
+          f"{report.error_count} invalid row(s)")
+    for error in report.errors:
+        print(f"  row {error['row']}: {error['message']}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from crowd import demo, migrate
+
+    app = _app()
+    migrate.upgrade(app.config["DATABASE_URL"])
+    with app.app_context():
+        summary = demo.seed()
+    print(demo.describe(summary, args.host, args.port))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    app = _app()
+    print(f"crowd is serving on http://{args.host}:{args.port}/ (development server; "
+          "use gunicorn in production)")
+    app.run(host=args.host, port=args.port, debug=False, threaded=True)
+    return 0
+
+
+def cmd_aggregate(args: argparse.Namespace) -> int:
+    from crowd.offline import aggregate_command
+
+    return aggregate_command(args.answers, args.method, args.truth, args.output)
+
+
+class ProgressBar:
+    """A plain text progress bar on a stream."""
+
+    def __init__(self, total: int, stream: TextIO, width: int = 30) -> None:
+        self.total, self.done, self.stream, self.width = total, 0, stream, width
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        filled = self.width * self.done // max(self.total, 1)
+        pct = 100 * self.done // max(self.total, 1)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] "
+                          f"{pct:3d}% {self.done}/{self.total}")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.done:
+            self.stream.write("\n")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``crowd`` command."""
+    parser = argparse.ArgumentParser(
+        prog="crowd", description="crowd: crowdsourcing task routing and workforce management."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    db_cmd = sub.add_parser("db", help="database schema commands")
+    db_sub = db_cmd.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="apply the migrations (alembic) to the database")
+    upgrade.add_argument("--revision", default="head", help="target revision (default: head)")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    users = sub.add_parser("users", help="user accounts")
+    users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    create = users_sub.add_parser("create", help="create a user")
+    create.add_argument("username")
+    create.add_argument("--role", required=True, choices=["worker", "expert", "manager", "admin"])
+    create.add_argument("--password", help="the password (generated and printed when omitted)")
+    create.set_defaults(handler=cmd_users_create)
+
+    imp = sub.add_parser("import", help="import items into a project from CSV or JSONL (or JSON)")
+    imp.add_argument("project_id", type=int, metavar="PROJECT_ID")
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--format", choices=["csv", "jsonl", "json"],
+                     help="the file's format (default: from its extension)")
+    imp.add_argument("--skip-invalid", action="store_true",
+                     help="import the valid rows and report the invalid ones "
+                          "(default: refuse the whole file)")
+    imp.set_defaults(handler=cmd_import)
+
+    demo = sub.add_parser("demo", help="migrate, then seed a demo project and demo users")
+    demo.add_argument("--host", default="127.0.0.1", help="host shown in the login address")
+    demo.add_argument("--port", type=int, default=5000, help="port shown in the login address")
+    demo.set_defaults(handler=cmd_demo)
+
+    serve = sub.add_parser("serve", help="run the development server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.set_defaults(handler=cmd_serve)
+
+    agg = sub.add_parser("aggregate", help="aggregate an item,worker,label CSV offline")
+    agg.add_argument("answers", metavar="ANSWERS.csv")
+    agg.add_argument("--method", default="ds", choices=["ds", "mv", "one-coin"])
+    agg.add_argument("--truth", metavar="TRUTH.csv", help="item,label truth: prints accuracy")
+    agg.add_argument("--output", metavar="OUT.csv", help="write here instead of standard output")
+    agg.set_defaults(handler=cmd_aggregate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a ``crowd`` command; errors are one-line messages with exit code 2."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except (CliError, CrowdError) as exc:
+        print(f"crowd: error: {exc}", file=sys.stderr)
+        details = getattr(exc, "details", None)
+        if isinstance(details, dict):
+            for error in details.get("errors", []):
+                print(f"  row {error['row']}: {error['message']}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

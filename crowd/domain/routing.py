@@ -1,0 +1,50 @@
+"""Choosing what kind of item a worker gets next (pure).
+
+The database finds candidates; this module decides which pools to try, in
+order, for a worker in a given state.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from crowd.domain.errors import Forbidden
+from crowd.domain.gold import wants_gold
+
+Pool = Literal["gold", "work"]
+Mode = Literal["qualification", "training", "work"]
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Try this pool; serve what it yields in this mode."""
+
+    pool: Pool
+    mode: Mode
+
+
+def plan_next(state: str, gold_rate: float, rng: np.random.Generator) -> list[Pick]:
+    """The pools to try, in order, for a worker in ``state``.
+
+    Qualification and retraining serve gold only, with feedback. An active
+    worker gets hidden gold with probability ``gold_rate`` (served as ``work``,
+    indistinguishable), falling back to work when no unseen gold is left; when
+    there is no work, nothing is served, so gold is never spent on an idle queue.
+    Raises ``Forbidden`` (code ``suspended``) for a suspended worker.
+    """
+    if state == "suspended":
+        raise Forbidden("you are suspended from this project", code="suspended")
+    if state == "qualification":
+        return [Pick("gold", "qualification")]
+    if state == "retraining":
+        return [Pick("gold", "training")]
+    if wants_gold(rng, gold_rate):
+        return [Pick("gold", "work"), Pick("work", "work")]
+    return [Pick("work", "work")]
+
+
+def gold_start_key(rng: np.random.Generator, key_space: int) -> int:
+    """A uniform random point on the gold shuffle ring, in ``[0, key_space)``."""
+    return int(rng.integers(0, key_space))

@@ -1,0 +1,83 @@
+"""Projects and their items."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crowd.persistence.base import Base, utcnow
+
+ITEM_STATUSES = ("open", "complete", "in_review", "resolved")
+
+
+class Project(Base):
+    """A labeling project: its classes, guidelines and quality settings."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    labels: Mapped[list[str]]
+    guidelines: Mapped[str] = mapped_column(Text, default="")
+    guidelines_version: Mapped[int] = mapped_column(default=1)
+    redundancy: Mapped[int]
+    max_redundancy: Mapped[int]
+    confidence_threshold: Mapped[float]
+    gold_rate: Mapped[float]
+    lease_seconds: Mapped[int]
+    qualification_size: Mapped[int]
+    qualification_accuracy: Mapped[float]
+    min_accuracy: Mapped[float]
+    drift_window: Mapped[int]
+    review_rate: Mapped[float]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Item(Base):
+    """One thing to label. Gold items carry a hidden ``gold_label``.
+
+    ``needed`` is how many work labels the item currently wants (``redundancy``,
+    raised up to ``max_redundancy`` when labels disagree); ``n_labels`` counts the
+    labels that count. The result columns hold the latest aggregation.
+    """
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("project_id", "external_id"),
+        # Gold picking: a random start point on shuffle_key, then walk.
+        Index("ix_items_gold_pick", "project_id", "is_gold", "shuffle_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]]
+    gold_label: Mapped[str | None] = mapped_column(String(200))
+    is_gold: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    priority: Mapped[int] = mapped_column(default=0)
+    needed: Mapped[int]
+    n_labels: Mapped[int] = mapped_column(default=0)
+    started: Mapped[bool] = mapped_column(default=False)
+    shuffle_key: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    result_label: Mapped[str | None] = mapped_column(String(200))
+    confidence: Mapped[float | None]
+    result_source: Mapped[str | None] = mapped_column(String(16))
+    posterior: Mapped[dict[str, Any] | None]
+    review_reason: Mapped[str | None] = mapped_column(String(32))
+    review_note: Mapped[str | None] = mapped_column(Text)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolved_at: Mapped[datetime | None]
+
+
+# The work queue: open work items of a project, started ones first, then by
+# priority, then oldest. `next` walks this index in order (see routing queries).
+Index(
+    "ix_items_queue",
+    Item.project_id, Item.is_gold, Item.status,
+    Item.started.desc(), Item.priority.desc(), Item.id,
+)

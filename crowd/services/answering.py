@@ -1,0 +1,113 @@
+"""``answer``: storing a worker's label, scoring gold, settling the item."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crowd.domain.errors import Conflict, Gone, InvalidInput, NotFound
+from crowd.domain.gold import feedback, is_correct
+from crowd.domain.qualification import round_result
+from crowd.persistence import Assignment, Item, Label, Project
+from crowd.services.settling import settle_item
+from crowd.services.standing import change_state, lock_standing
+
+ROUND_MODES = {"qualification": "qualification", "training": "retraining"}
+
+
+def parse_answer(body: Any) -> tuple[str, int | None]:
+    """The label and optional duration of an answer body, or ``InvalidInput``."""
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object", code="invalid_body")
+    if "label" not in body:
+        raise InvalidInput("label is required", code="missing_field")
+    label = body["label"]
+    if not isinstance(label, str):
+        raise InvalidInput("label must be a string", code="invalid_label")
+    duration = body.get("duration_ms")
+    if duration is not None and (
+        isinstance(duration, bool) or not isinstance(duration, int) or not 0 <= duration < 2**31
+    ):
+        raise InvalidInput("duration_ms must be a non-negative whole number",
+                           code="invalid_duration")
+    return label, duration
+
+
+def answer(
+    session: Session, assignment_id: int, worker_id: int, label: str, duration_ms: int | None,
+    rng: np.random.Generator, now: datetime,
+) -> dict[str, Any]:
+    """Store an answer. Idempotent for the same label; see API.md for the refusals."""
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.worker_id != worker_id:
+        raise NotFound(f"assignment {assignment_id} not found")
+    project = session.get(Project, assignment.project_id)
+    assert project is not None
+    # Lock order everywhere: standing, then assignments, then items.
+    standing = lock_standing(session, project, worker_id, now)
+    session.refresh(assignment, with_for_update=True)
+    if assignment.answered_at is not None:
+        return _replay(session, assignment, label)
+    if assignment.released_at is not None or assignment.expires_at <= now:
+        raise Gone("this assignment's lease has expired", code="lease_expired")
+    if label not in project.labels:
+        raise InvalidInput(f"{label!r} is not one of this project's labels", code="unknown_label")
+    item = session.get(Item, assignment.item_id, with_for_update=True, populate_existing=True)
+    assert item is not None
+    correct = is_correct(label, item.gold_label) if assignment.is_gold and item.gold_label else None
+    session.add(Label(
+        project_id=project.id, item_id=item.id, worker_id=worker_id,
+        assignment_id=assignment.id, label=label, mode=assignment.mode,
+        is_gold=assignment.is_gold, correct=correct, created_at=now, duration_ms=duration_ms,
+        guidelines_version=project.guidelines_version,
+    ))
+    assignment.answered_at = now
+    if correct is not None:
+        standing.gold_seen += 1
+        standing.gold_correct += int(correct)
+        round_state = ROUND_MODES.get(assignment.mode)
+        if round_state is not None and standing.state == round_state:
+            standing.round_seen += 1
+            standing.round_correct += int(correct)
+            change = round_result(
+                standing.state, standing.round_seen, standing.round_correct,
+                project.qualification_size, project.qualification_accuracy,
+            )
+            if change is not None:
+                change_state(session, standing, change, now)
+    elif not assignment.is_gold:
+        standing.work_labels += 1
+        item.n_labels += 1
+        if item.status == "open":
+            session.flush()
+            settle_item(session, project, item, rng)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("this item was already answered", code="already_answered") from None
+    return _response(assignment.mode, label, item.gold_label if correct is not None else None)
+
+
+def _replay(session: Session, assignment: Assignment, label: str) -> dict[str, Any]:
+    stored = session.scalar(select(Label).where(Label.assignment_id == assignment.id))
+    assert stored is not None
+    if stored.label != label:
+        raise Conflict("this assignment was already answered with another label",
+                       code="already_answered")
+    gold = None
+    if stored.correct is not None:
+        gold = session.scalar(select(Item.gold_label).where(Item.id == assignment.item_id))
+    session.commit()
+    return _response(assignment.mode, label, gold)
+
+
+def _response(mode: str, label: str, gold_label: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"accepted": True}
+    if mode in ROUND_MODES and gold_label is not None:
+        out["feedback"] = feedback(label, gold_label)
+    return out

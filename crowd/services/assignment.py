@@ -1,0 +1,200 @@
+"""``next``: reserving an item for a worker, atomically.
+
+On PostgreSQL the candidate row is locked with ``FOR UPDATE SKIP LOCKED``:
+concurrent workers never wait on each other and never take the same slot. On
+SQLite every writing transaction starts with ``BEGIN IMMEDIATE`` (see
+``crowd.extensions``), which serialises them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from crowd.domain.errors import NotFound
+from crowd.domain.gold import SHUFFLE_KEYS
+from crowd.domain.qualification import round_result
+from crowd.domain.routing import Pick, gold_start_key, plan_next
+from crowd.persistence import Assignment, Item, Project, WorkerStanding
+from crowd.services.standing import change_state, lock_standing
+
+# A PostgreSQL candidate can be filled by a transaction that committed after
+# our snapshot; we re-count after locking and try the next one.
+MAX_RESERVE_TRIES = 5
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An assignment as the worker sees it."""
+
+    assignment: Assignment
+    item: Item
+    labels: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "assignment_id": self.assignment.id,
+            "item": {"id": self.item.id, "data": self.item.data},
+            "labels": self.labels,
+            "expires_at": self.assignment.expires_at.isoformat().replace("+00:00", "Z"),
+            "mode": self.assignment.mode,
+        }
+
+
+def live_lease(worker_id: int, now: datetime) -> Any:
+    """The condition for an unanswered, unreleased, unexpired lease of ``worker_id``."""
+    return and_(
+        Assignment.worker_id == worker_id,
+        Assignment.answered_at.is_(None),
+        Assignment.released_at.is_(None),
+        Assignment.expires_at > now,
+    )
+
+
+def next_assignment(
+    session: Session, project_id: int, worker_id: int, rng: np.random.Generator, now: datetime
+) -> Offer | None:
+    """Reserve the next item for a worker, or None when nothing is left for them.
+
+    Raises ``NotFound`` for an unknown project and ``Forbidden`` (``suspended``)
+    for a suspended worker.
+    """
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
+    standing = lock_standing(session, project, worker_id, now)
+    held = session.execute(
+        select(Assignment, Item)
+        .join(Item, Item.id == Assignment.item_id)
+        .where(Assignment.project_id == project_id, live_lease(worker_id, now))
+        .limit(1)
+    ).first()
+    if held is not None:
+        session.commit()
+        return Offer(held[0], held[1], project.labels)
+    for _ in range(2):
+        plan = plan_next(standing.state, project.gold_rate, rng)
+        for pick in plan:
+            item = _pick(session, project, worker_id, pick, rng, now)
+            if item is not None:
+                offer = _reserve(session, project, worker_id, item, pick, now)
+                session.commit()
+                return offer
+        if not _end_round_without_gold(session, project, standing, now):
+            break
+    session.commit()
+    return None
+
+
+def _pick(
+    session: Session, project: Project, worker_id: int, pick: Pick,
+    rng: np.random.Generator, now: datetime,
+) -> Item | None:
+    if pick.pool == "gold":
+        return _pick_gold(session, project.id, worker_id, gold_start_key(rng, SHUFFLE_KEYS))
+    for _ in range(MAX_RESERVE_TRIES):
+        item = _pick_work(session, project.id, worker_id, now)
+        if item is None or session.get_bind().dialect.name == "sqlite":
+            return item
+        if item.n_labels + _live_leases(session, item.id, now) < item.needed:
+            return item
+    return None
+
+
+def _never_held(worker_id: int) -> Any:
+    return ~exists().where(Assignment.item_id == Item.id, Assignment.worker_id == worker_id)
+
+
+def _live_leases(session: Session, item_id: int, now: datetime) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Assignment).where(
+            Assignment.item_id == item_id,
+            Assignment.answered_at.is_(None),
+            Assignment.released_at.is_(None),
+            Assignment.expires_at > now,
+        )
+    ) or 0
+
+
+def _pick_work(session: Session, project_id: int, worker_id: int, now: datetime) -> Item | None:
+    """The first open work item, in queue order, that still has a free slot and
+    that this worker never held; locked, skipping rows others have locked."""
+    leases = (
+        select(func.count()).select_from(Assignment)
+        .where(
+            Assignment.item_id == Item.id,
+            Assignment.answered_at.is_(None),
+            Assignment.released_at.is_(None),
+            Assignment.expires_at > now,
+        )
+        .correlate(Item)
+        .scalar_subquery()
+    )
+    query = (
+        select(Item)
+        .where(
+            Item.project_id == project_id,
+            Item.is_gold.is_(False),
+            Item.status == "open",
+            Item.n_labels + leases < Item.needed,
+            _never_held(worker_id),
+        )
+        .order_by(Item.started.desc(), Item.priority.desc(), Item.id)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=Item)
+        .execution_options(populate_existing=True)
+    )
+    return session.scalar(query)
+
+
+def _pick_gold(session: Session, project_id: int, worker_id: int, start: int) -> Item | None:
+    """A uniformly random gold item this worker never saw: the first unseen one
+    at or after a random point of the shuffle ring, wrapping around."""
+    base = select(Item).where(
+        Item.project_id == project_id, Item.is_gold.is_(True), _never_held(worker_id)
+    )
+    item = session.scalar(
+        base.where(Item.shuffle_key >= start).order_by(Item.shuffle_key).limit(1)
+    )
+    if item is None:
+        item = session.scalar(
+            base.where(Item.shuffle_key < start).order_by(Item.shuffle_key).limit(1)
+        )
+    return item
+
+
+def _reserve(
+    session: Session, project: Project, worker_id: int, item: Item, pick: Pick, now: datetime
+) -> Offer:
+    assignment = Assignment(
+        project_id=project.id, item_id=item.id, worker_id=worker_id, mode=pick.mode,
+        is_gold=item.is_gold, created_at=now,
+        expires_at=now + timedelta(seconds=project.lease_seconds),
+    )
+    session.add(assignment)
+    if not item.is_gold and not item.started:
+        item.started = True
+    session.flush()
+    return Offer(assignment, item, project.labels)
+
+
+def _end_round_without_gold(
+    session: Session, project: Project, standing: WorkerStanding, now: datetime
+) -> bool:
+    """A qualification or retraining round that has run out of unseen gold ends
+    on what was answered. True when the worker's state changed (so try again)."""
+    if standing.state not in ("qualification", "retraining"):
+        return False
+    change = round_result(
+        standing.state, standing.round_seen, standing.round_correct,
+        project.qualification_size, project.qualification_accuracy, exhausted=True,
+    )
+    if change is None:
+        return False
+    change_state(session, standing, change, now)
+    return True
+

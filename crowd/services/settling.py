@@ -1,0 +1,62 @@
+"""Settling a work item: posterior from its labels, then complete, widen or review."""
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from crowd.domain.reliability import worker_confusion
+from crowd.domain.review import decide, item_posterior, sample_for_qa
+from crowd.persistence import Item, Label, Project, WorkerStanding
+
+
+def item_label_posterior(session: Session, project: Project, item: Item) -> tuple[np.ndarray, int]:
+    """The (C,) posterior of an item from its counted labels, and how many there are.
+
+    Each label is weighed by its worker's current confusion matrix (one query).
+    """
+    rows = session.execute(
+        select(Label.label, WorkerStanding.confusion, WorkerStanding.gold_seen,
+               WorkerStanding.gold_correct)
+        .outerjoin(WorkerStanding, and_(
+            WorkerStanding.project_id == Label.project_id,
+            WorkerStanding.worker_id == Label.worker_id,
+        ))
+        .where(Label.item_id == item.id, Label.counted.is_(True), Label.is_gold.is_(False))
+    ).all()
+    labels = project.labels
+    index = {name: i for i, name in enumerate(labels)}
+    given = np.array([index[r[0]] for r in rows if r[0] in index], dtype=np.intp)
+    confusions = np.array([
+        worker_confusion(labels, r[1], r[2] or 0, r[3] or 0) for r in rows if r[0] in index
+    ]).reshape(len(given), len(labels), len(labels))
+    return item_posterior(given, confusions), len(given)
+
+
+def settle_item(session: Session, project: Project, item: Item, rng: np.random.Generator) -> str:
+    """Apply the review rule to an open work item; returns the outcome.
+
+    ``complete`` stores the result (and may send the item to random QA);
+    ``more`` raises the item's label target by one; ``review`` sends it to an
+    expert for disagreement; ``wait`` leaves it collecting labels.
+    """
+    posterior, n_labels = item_label_posterior(session, project, item)
+    top = int(np.argmax(posterior)) if n_labels else 0
+    decision = decide(
+        float(posterior[top]) if n_labels else 0.0, n_labels, item.needed,
+        project.max_redundancy, project.confidence_threshold,
+    )
+    item.needed = decision.needed
+    if n_labels:
+        item.posterior = {name: round(float(p), 6) for name, p in zip(project.labels, posterior)}
+        item.result_label = project.labels[top]
+        item.confidence = round(float(posterior[top]), 6)
+        item.result_source = "crowd"
+    if decision.outcome == "complete":
+        if sample_for_qa(rng, project.review_rate):
+            item.status, item.review_reason = "in_review", "random_qa"
+        else:
+            item.status = "complete"
+    elif decision.outcome == "review":
+        item.status, item.review_reason = "in_review", "disagreement"
+    return decision.outcome

@@ -1,0 +1,37 @@
+"""The worker's loop: ``next`` and ``answer``, and the worker's own standing."""
+from __future__ import annotations
+
+from typing import Any
+
+from crowd import runtime
+from crowd.extensions import db
+from crowd.services import answering, assignment, standing_report
+from crowd.web.api import bp
+from crowd.web.api.common import WORKER, json_body, require, user
+
+
+@bp.post("/projects/<int:project_id>/next")
+@require(*WORKER)
+def next_item(project_id: int) -> Any:
+    offer = assignment.next_assignment(
+        db.session, project_id, user().id, runtime.rng(), runtime.now()
+    )
+    if offer is None:
+        return "", 204
+    return offer.as_dict()
+
+
+@bp.post("/assignments/<int:assignment_id>/answer")
+@require(*WORKER)
+def answer(assignment_id: int) -> Any:
+    label, duration_ms = answering.parse_answer(json_body())
+    return answering.answer(
+        db.session, assignment_id, user().id, label, duration_ms, runtime.rng(), runtime.now()
+    )
+
+
+@bp.get("/projects/<int:project_id>/me")
+@require(*WORKER)
+def my_standing(project_id: int) -> Any:
+    """The worker's own state, gold accuracy and the reasons for what happened to them."""
+    return standing_report.own_standing(db.session, project_id, user().id)

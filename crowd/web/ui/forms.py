@@ -1,0 +1,27 @@
+"""CSRF-protected forms of the browser pages."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class AnswerForm(FlaskForm):
+    assignment_id = HiddenField(validators=[DataRequired()])
+    label = HiddenField(validators=[DataRequired()])
+    duration_ms = HiddenField()
+
+
+class LogoutForm(FlaskForm):
+    """An empty form: logging out is a POST with a CSRF token."""
+
+
+class StateForm(FlaskForm):
+    state = SelectField("State", choices=[("active", "active"), ("retraining", "retraining"),
+                                          ("suspended", "suspended")])
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])

@@ -1,0 +1,65 @@
+"""The worker's task page: one item at a time, one click per label."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from crowd import runtime
+from crowd.domain.errors import CrowdError, Forbidden
+from crowd.extensions import db
+from crowd.services import answering, assignment, projects, standing_report
+from crowd.web.ui import bp
+from crowd.web.ui.forms import AnswerForm
+
+
+def _worker_only() -> None:
+    if current_user.role != "worker":
+        abort(403)
+
+
+@bp.get("/work/<int:project_id>")
+@login_required
+def work(project_id: int) -> Any:
+    _worker_only()
+    project = projects.get_project(db.session, project_id)
+    try:
+        offer = assignment.next_assignment(
+            db.session, project_id, current_user.id, runtime.rng(), runtime.now()
+        )
+    except Forbidden as refusal:
+        standing = standing_report.own_standing(db.session, project_id, current_user.id)
+        return render_template("work.html", project=project, offer=None,
+                               refusal=refusal.message, standing=standing), 403
+    standing = standing_report.own_standing(db.session, project_id, current_user.id)
+    form = AnswerForm(assignment_id=offer.assignment.id) if offer else None
+    return render_template("work.html", project=project, offer=offer, form=form,
+                           standing=standing, refusal=None)
+
+
+@bp.post("/work/<int:project_id>/answer")
+@login_required
+def work_answer(project_id: int) -> Any:
+    _worker_only()
+    form = AnswerForm()
+    if not form.validate_on_submit() or not str(form.assignment_id.data).isdigit():
+        flash("That answer could not be read; please try again.", "error")
+        return redirect(url_for("ui.work", project_id=project_id))
+    duration = form.duration_ms.data
+    try:
+        result = answering.answer(
+            db.session, int(form.assignment_id.data), current_user.id, form.label.data,
+            int(duration) if duration and duration.isdigit() else None,
+            runtime.rng(), runtime.now(),
+        )
+    except CrowdError as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("ui.work", project_id=project_id))
+    feedback = result.get("feedback")
+    if feedback:
+        if feedback["correct"]:
+            flash("Correct!", "success")
+        else:
+            flash(f"Not quite: the expected answer was “{feedback['expected']}”.", "error")
+    return redirect(url_for("ui.work", project_id=project_id))

@@ -1,0 +1,143 @@
+"""Shared fixtures: an app per test on each database, an API client, data builders."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from config import TestConfig
+from crowd import create_app
+from tests.databases import PostgresDatabase, SqliteTemplate, backends, pg_admin_url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabase]:
+    database = PostgresDatabase(pg_admin_url())
+    yield database
+    database.drop()
+
+
+@pytest.fixture(params=backends())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A clean, migrated database for one test, once per backend."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_template").fresh(tmp_path)
+    return request.getfixturevalue("postgres").fresh()
+
+
+class Clock:
+    """A settable clock for lease tests."""
+
+    def __init__(self) -> None:
+        self.current = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(database_url: str, clock: Clock) -> Iterator[Flask]:
+    application = create_app(TestConfig(database_url))
+    application.extensions["crowd_clock"] = clock
+    yield application
+    application.extensions["crowd_db"].engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class Api:
+    """A thin JSON client over the test client, with a bearer token."""
+
+    client: FlaskClient
+    token: str | None = None
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        token = token or self.token
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def call(self, method: str, path: str, json: Any = None, token: str | None = None,
+             **kwargs: Any) -> Any:
+        if json is not None:
+            kwargs["json"] = json
+        return self.client.open(f"/api/v1{path}", method=method,
+                                headers=self._headers(token), **kwargs)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.call("POST", path, json, **kw)
+
+    def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.call("PATCH", path, json, **kw)
+
+    def as_(self, token: str) -> Api:
+        return Api(self.client, token)
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., tuple[int, str]]:
+    """Create a user with a role; returns (id, bearer token)."""
+    from crowd.extensions import db
+    from crowd.services.accounts import create_user, issue_token
+
+    counter = {"n": 0}
+
+    def build(role: str = "worker", username: str | None = None) -> tuple[int, str]:
+        counter["n"] += 1
+        with app.app_context():
+            account = create_user(db.session, username or f"{role}{counter['n']}",
+                                  "password-123", role)
+            return account.id, issue_token(db.session, account)
+
+    return build
+
+
+@pytest.fixture
+def manager(make_user: Callable[..., tuple[int, str]], client: FlaskClient) -> Api:
+    return Api(client, make_user("manager")[1])
+
+
+@pytest.fixture
+def make_project(manager: Api) -> Callable[..., dict[str, Any]]:
+    """Create a project with items; gold items are named g<n>, work items w<n>."""
+
+    def build(n_items: int = 10, n_gold: int = 0, labels: tuple[str, ...] = ("a", "b", "c"),
+              **settings: Any) -> dict[str, Any]:
+        body = {"name": "test project", "labels": list(labels), "qualification_size": 0,
+                "gold_rate": 0.0, **settings}
+        response = manager.post("/projects", body)
+        assert response.status_code == 201, response.get_json()
+        project = response.get_json()
+        items = [{"external_id": f"w{i}", "data": {"text": f"item {i}"}} for i in range(n_items)]
+        items += [{"external_id": f"g{i}", "data": {"text": f"gold {i}"}, "gold_label": labels[0]}
+                  for i in range(n_gold)]
+        if items:
+            imported = manager.post(f"/projects/{project['id']}/items", items)
+            assert imported.status_code == 201, imported.get_json()
+        return project
+
+    return build
