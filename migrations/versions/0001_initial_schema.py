@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 11:39:10.173898
+Create Date: 2026-11-22 11:44:19.691537
 """
 from typing import Sequence, Union
 
@@ -92,7 +92,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.create_index('ix_items_gold_pick', ['project_id', 'is_gold', 'shuffle_key'], unique=False)
-        batch_op.create_index('ix_items_queue', ['project_id', 'is_gold', 'status', 'started', 'priority', 'id'], unique=False)
+        batch_op.create_index('ix_items_queue', ['project_id', 'is_gold', 'status', sa.literal_column('started DESC'), sa.literal_column('priority DESC'), 'id'], unique=False)
 
     op.create_table('state_events',
     sa.Column('id', sa.Integer(), nullable=False),
