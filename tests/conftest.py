@@ -141,3 +141,15 @@ def make_project(manager: Api) -> Callable[..., dict[str, Any]]:
         return project
 
     return build
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped test is a failure: the PostgreSQL run, the shared data sets
+    and the browser must all have been there."""
+    from tests.databases import in_ci
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if in_ci() and skipped and exitstatus == 0:
+        reporter.write_line(f"CI: {skipped} test(s) were skipped; failing the run", red=True)
+        session.exitstatus = 1

@@ -19,4 +19,4 @@ def _authenticate() -> None:
         g.api_user = user_for_token(db.session, token.strip())
 
 
-from crowd.web.api import accounts, items, projects, work, workers  # noqa: E402,F401
+from crowd.web.api import accounts, items, openapi, projects, work, workers  # noqa: E402,F401

@@ -13,7 +13,7 @@ class LoginForm(FlaskForm):
 
 class AnswerForm(FlaskForm):
     assignment_id = HiddenField(validators=[DataRequired()])
-    label = HiddenField(validators=[DataRequired()])
+    label = StringField(validators=[DataRequired()])  # sent by the clicked label button
     duration_ms = HiddenField()
 
 
@@ -22,6 +22,5 @@ class LogoutForm(FlaskForm):
 
 
 class StateForm(FlaskForm):
-    state = SelectField("State", choices=[("active", "active"), ("retraining", "retraining"),
-                                          ("suspended", "suspended")])
+    state = SelectField("State", choices=["active", "retraining", "suspended"])
     reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])

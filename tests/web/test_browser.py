@@ -1,0 +1,75 @@
+"""A worker and a manager use crowd in a real browser."""
+from __future__ import annotations
+
+import pytest
+
+from tests.web.browser_support import chromium, live_server, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser_project(make_project, make_user):
+    project = make_project(n_items=3, n_gold=3, labels=("positive", "negative"),
+                           qualification_size=2, qualification_accuracy=0.5)
+    make_user("worker", username="alice")
+    make_user("manager", username="maria")
+    return project
+
+
+def _login(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "password-123")
+    page.click("button[type=submit]")
+
+
+def test_worker_qualifies_with_feedback_then_labels_work_items(app, browser_project):
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page()
+        _login(page, base, "alice")
+        page.click("text=Start working")
+        assert page.locator(".pill.qualification").first.is_visible()
+        screenshot(page, "worker-qualification")
+        page.click(".labels button >> text=positive")
+        assert "Correct!" in page.inner_text(".flash")
+        page.click(".labels button >> text=negative")
+        assert "expected answer was" in page.inner_text(".flash")
+        assert "active" in page.inner_text(".pill.active")
+        screenshot(page, "worker-work-item")
+        for _ in range(3):
+            page.click(".labels button >> text=positive")
+        assert "All done" in page.inner_text("main")
+        screenshot(page, "worker-all-done")
+
+
+def test_manager_sees_progress_and_overrides_a_worker(app, browser_project, make_user, manager):
+    _, token = make_user("worker", username="bob")
+    worker = manager.as_(token)
+    worker.post(f"/projects/{browser_project['id']}/next")
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page()
+        _login(page, base, "maria")
+        page.click("text=Open")
+        assert "bob" in page.inner_text("table")
+        page.select_option("select[name=state]", "suspended")
+        page.fill("input[name=reason]", "spot check failed")
+        page.click("form >> text=Set")
+        assert "State changed." in page.inner_text(".flash")
+        assert "spot check failed" in page.inner_text("table")
+        screenshot(page, "manager-project")
+
+
+def test_login_form_without_csrf_token_is_refused(app, client, browser_project):
+    response = client.post("/login", data={"username": "alice", "password": "password-123"})
+    assert response.status_code == 400
+
+
+def test_wrong_password_shows_an_error(app, browser_project):
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", "alice")
+        page.fill("input[name=password]", "not-the-password")
+        page.click("button[type=submit]")
+        assert "Wrong username or password" in page.inner_text("main")
