@@ -23,4 +23,8 @@ def create_app(config: BaseConfig) -> Flask:
     csrf.init_app(app)
     runtime.init_app(app)
     register(app)
+    if app.config.get("SCHEDULER_ENABLED"):
+        from crowd.jobs.schedule import start_background
+
+        start_background(app)
     return app

@@ -93,6 +93,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from crowd.jobs.schedule import JOBS, run_blocking
+
+    app = _app()
+    for name, (setting, _) in JOBS.items():
+        print(f"job {name}: every {app.config[setting]} s ({'CROWD_' + setting})")
+    print("running scheduled jobs until interrupted (Ctrl-C)")
+    run_blocking(app)
+    return 0
+
+
 def cmd_aggregate(args: argparse.Namespace) -> int:
     from crowd.offline import aggregate_command
 
@@ -164,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
     serve.set_defaults(handler=cmd_serve)
+
+    sched = sub.add_parser("scheduler", help="run the scheduled jobs as a process of its own")
+    sched.set_defaults(handler=cmd_scheduler)
 
     agg = sub.add_parser("aggregate", help="aggregate an item,worker,label CSV offline")
     agg.add_argument("answers", metavar="ANSWERS.csv")

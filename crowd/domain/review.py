@@ -16,8 +16,7 @@ def item_posterior(
     worker's P(given label | true class) with rows = true class; prior: (C,),
     uniform when None. Returns (C,) probabilities summing to 1.
     """
-    n_classes = confusions.shape[1] if len(given) else (len(prior) if prior is not None else 0)
-    log_post = np.log(prior) if prior is not None else np.zeros(n_classes)
+    log_post = np.log(prior) if prior is not None else np.zeros(confusions.shape[1])
     if len(given):
         # log P(label_j | true = c) for each label j and class c: (k, C)
         picked = confusions[np.arange(len(given)), :, given]

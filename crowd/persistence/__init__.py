@@ -2,9 +2,11 @@
 from crowd.persistence.accounts import ROLES, ApiToken, User
 from crowd.persistence.base import Base, utcnow
 from crowd.persistence.projects import Item, Project
+from crowd.persistence.runs import AggregationRun, JobRun, JobState
 from crowd.persistence.work import Assignment, Label, StateEvent, WorkerStanding
 
 __all__ = [
-    "ROLES", "ApiToken", "Assignment", "Base", "Item", "Label", "Project",
+    "ROLES", "AggregationRun", "ApiToken", "Assignment", "Base", "Item", "JobRun", "JobState",
+    "Label", "Project",
     "StateEvent", "User", "WorkerStanding", "utcnow",
 ]

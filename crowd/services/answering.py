@@ -13,6 +13,7 @@ from crowd.domain.errors import Conflict, Gone, InvalidInput, NotFound
 from crowd.domain.gold import feedback, is_correct
 from crowd.domain.qualification import round_result
 from crowd.persistence import Assignment, Item, Label, Project
+from crowd.services.drift import check_gold_drift
 from crowd.services.settling import settle_item
 from crowd.services.standing import change_state, lock_standing
 
@@ -79,6 +80,9 @@ def answer(
             )
             if change is not None:
                 change_state(session, standing, change, now)
+        elif assignment.mode == "work":
+            session.flush()
+            check_gold_drift(session, project, standing, rng, now)
     elif not assignment.is_gold:
         standing.work_labels += 1
         item.n_labels += 1

@@ -52,6 +52,8 @@ def settle_item(session: Session, project: Project, item: Item, rng: np.random.G
         item.result_label = project.labels[top]
         item.confidence = round(float(posterior[top]), 6)
         item.result_source = "crowd"
+    else:
+        item.posterior = item.result_label = item.confidence = item.result_source = None
     if decision.outcome == "complete":
         if sample_for_qa(rng, project.review_rate):
             item.status, item.review_reason = "in_review", "random_qa"

@@ -50,8 +50,8 @@ def change_state(
 ) -> None:
     """Move a worker to a new state and record the event.
 
-    Entering qualification or retraining starts a fresh round; suspension
-    releases the worker's live leases so their items go back to the pool.
+    Entering qualification or retraining starts a fresh round; suspension and
+    retraining release the worker's live leases so their items go back to the pool.
     """
     session.add(_event(standing.project_id, standing.worker_id, standing.state, change, actor_id, now))
     standing.state = change.to_state
@@ -61,7 +61,7 @@ def change_state(
     if change.to_state in ("qualification", "retraining"):
         standing.round_seen = 0
         standing.round_correct = 0
-    if change.to_state == "suspended":
+    if change.to_state in ("suspended", "retraining"):
         release_leases(session, standing.project_id, standing.worker_id, now)
 
 

@@ -19,4 +19,14 @@ def _authenticate() -> None:
         g.api_user = user_for_token(db.session, token.strip())
 
 
-from crowd.web.api import accounts, items, openapi, projects, work, workers  # noqa: E402,F401
+from crowd.web.api import (  # noqa: E402,F401
+    accounts,
+    exports,
+    items,
+    openapi,
+    projects,
+    quality,
+    reviews,
+    work,
+    workers,
+)

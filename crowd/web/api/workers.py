@@ -1,19 +1,34 @@
-"""Managers' view of workers, and state overrides."""
+"""Managers' view of workers (the worker report), and state overrides."""
 from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, request
+
 from crowd import runtime
 from crowd.extensions import db
-from crowd.services import standing_report
+from crowd.services import exports, standing_report
 from crowd.web.api import bp
 from crowd.web.api.common import MANAGER, json_body, require, user
+
+REPORT_COLUMNS = ("worker", "username", "state", "gold_seen", "gold_correct", "gold_accuracy",
+                  "gold_accuracy_posterior", "estimated_accuracy", "labels", "state_reason",
+                  "state_reason_code", "state_changed_at")
 
 
 @bp.get("/projects/<int:project_id>/workers")
 @require(*MANAGER)
 def list_workers(project_id: int) -> Any:
-    return {"workers": standing_report.worker_table(db.session, project_id)}
+    """The worker report: JSON by default, or ?format=csv|jsonl for a download."""
+    fmt = exports.check_format(request.args.get("format", "json"), ("json", "csv", "jsonl"))
+    table = standing_report.worker_table(db.session, project_id)
+    if fmt == "json":
+        return {"workers": table}
+    media = "text/csv" if fmt == "csv" else "application/x-ndjson"
+    response = Response(exports.render(table, fmt, REPORT_COLUMNS), mimetype=media)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="project-{project_id}-workers.{fmt}"')
+    return response
 
 
 @bp.post("/projects/<int:project_id>/workers/<int:worker_id>/state")
