@@ -73,3 +73,25 @@ def test_wrong_password_shows_an_error(app, browser_project):
         page.fill("input[name=password]", "not-the-password")
         page.click("button[type=submit]")
         assert "Wrong username or password" in page.inner_text("main")
+
+
+def test_expert_resolves_an_item_from_the_review_queue(app, make_project, make_user, manager):
+    project = make_project(n_items=1, labels=("positive", "negative"), redundancy=2,
+                           max_redundancy=2)
+    for label in ("positive", "negative"):
+        _, token = make_user("worker")
+        worker = manager.as_(token)
+        offer = worker.post(f"/projects/{project['id']}/next").get_json()
+        worker.post(f"/assignments/{offer['assignment_id']}/answer", {"label": label})
+    make_user("expert", username="erin")
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page()
+        _login(page, base, "erin")
+        page.click("text=Review")
+        assert "disagreement" in page.inner_text(".review-item")
+        screenshot(page, "expert-review")
+        page.click(".review-item .labels button >> text=negative")
+        assert "resolved as “negative”" in page.inner_text(".flash")
+        assert "queue is empty" in page.inner_text("main")
+    results = manager.get(f"/projects/{project['id']}/results?format=json").get_json()
+    assert results[0]["source"] == "expert" and results[0]["label"] == "negative"

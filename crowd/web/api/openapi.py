@@ -118,8 +118,34 @@ def document() -> dict[str, Any]:
                 "The worker's own state, gold record and history", "worker",
                 errors=(401, 403, 404), params=pid)},
             "/projects/{project_id}/workers": {"get": _op(
-                "Every worker's state and scores", MANAGER, errors=(401, 403, 404),
-                params=pid)},
+                "The worker report: state and scores of every worker (?format=json|csv|jsonl)",
+                MANAGER, errors=(400, 401, 403, 404), params=pid)},
+            "/projects/{project_id}/results": {"get": _op(
+                "Results, streamed (?format=json|jsonl|csv): one row per non-gold item with "
+                "external_id, status, label, confidence, source, n_labels, posterior",
+                MANAGER, errors=(400, 401, 403, 404), params=pid)},
+            "/projects/{project_id}/labels": {"get": _op(
+                "Every raw label with provenance, streamed (?format=jsonl|csv|json)",
+                MANAGER, errors=(400, 401, 403, 404), params=pid)},
+            "/projects/{project_id}/aggregate": {"post": _op(
+                "Run Dawid-Skene now and re-decide items", MANAGER,
+                answer=_obj("items", "iterations", "converged", items=I, iterations=I,
+                            converged=B),
+                errors=(401, 403, 404), params=pid)},
+            "/projects/{project_id}/quality": {"get": _op(
+                "The quality report: Fleiss' kappa, Krippendorff's alpha, per-class agreement, "
+                "class balance, confusion against gold and expert truth, worker accuracy, "
+                "gold items to re-check", MANAGER, errors=(401, 403, 404), params=pid)},
+            "/reviews": {"get": _op(
+                "The review queue of ?project=<id> (&limit=), most uncertain first",
+                "expert, admin", errors=(401, 403, 404, 422)) | {"parameters": [
+                    {"name": "project", "in": "query", "required": True,
+                     "schema": {"type": "integer"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer"}}]}},
+            "/reviews/{item_id}": {"post": _op(
+                "Resolve an item in review; final, source expert; may promote it to gold",
+                "expert, admin", body=_obj("label", label=S, note=S, promote_to_gold=B),
+                errors=(401, 403, 404, 409, 422), params=("item_id",))},
             "/projects/{project_id}/workers/{worker_id}/state": {"post": _op(
                 "Override a worker's state (recorded with the reason)", MANAGER,
                 body=_obj("state", "reason", state={"enum": ["active", "retraining",

@@ -15,4 +15,4 @@ def _load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
 
-from crowd.web.ui import auth, manager, worker  # noqa: E402,F401
+from crowd.web.ui import auth, expert, manager, worker  # noqa: E402,F401

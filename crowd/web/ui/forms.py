@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 
@@ -24,3 +24,9 @@ class LogoutForm(FlaskForm):
 class StateForm(FlaskForm):
     state = SelectField("State", choices=["active", "retraining", "suspended"])
     reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+
+
+class ResolveForm(FlaskForm):
+    label = StringField(validators=[DataRequired()])  # sent by the clicked label button
+    note = StringField("Note", validators=[Length(max=2000)])
+    promote_to_gold = BooleanField("Promote to gold")

@@ -1,17 +1,24 @@
-"""The manager's project page: progress, worker scores, state overrides."""
+"""The manager's project page: progress, quality, worker scores, overrides, downloads."""
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, redirect, render_template, stream_with_context, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from crowd import runtime
 from crowd.domain.errors import CrowdError
 from crowd.extensions import db
-from crowd.services import projects, standing_report
+from crowd.services import aggregation_runs, exports, projects, quality, standing_report
 from crowd.web.ui import bp
 from crowd.web.ui.forms import StateForm
+
+DOWNLOADS = {
+    "results": (exports.result_rows, exports.RESULT_COLUMNS),
+    "labels": (exports.label_rows, exports.LABEL_COLUMNS),
+}
+MEDIA = {"csv": "text/csv", "jsonl": "application/x-ndjson", "json": "application/json"}
 
 
 def _manager_only() -> None:
@@ -27,6 +34,8 @@ def manage(project_id: int) -> Any:
     return render_template(
         "manage.html", project=project, progress=projects.progress(db.session, project_id),
         workers=standing_report.worker_table(db.session, project_id), form=StateForm(),
+        action_form=FlaskForm(), report=quality.quality_report(db.session, project_id),
+        run=aggregation_runs.latest_run(db.session, project_id),
     )
 
 
@@ -48,3 +57,30 @@ def manage_state(project_id: int, worker_id: int) -> Any:
     else:
         flash("A reason is required.", "error")
     return redirect(url_for("ui.manage", project_id=project_id))
+
+
+@bp.post("/manage/<int:project_id>/aggregate")
+@login_required
+def manage_aggregate(project_id: int) -> Any:
+    _manager_only()
+    if FlaskForm().validate_on_submit():
+        run = aggregation_runs.aggregate_project(
+            db.session, project_id, runtime.rng(), runtime.now(), trigger="ui")
+        flash(f"Dawid-Skene ran: {run.iterations} iterations over {run.labels} labels.",
+              "success")
+    return redirect(url_for("ui.manage", project_id=project_id))
+
+
+@bp.get("/manage/<int:project_id>/download/<kind>.<fmt>")
+@login_required
+def manage_download(project_id: int, kind: str, fmt: str) -> Any:
+    _manager_only()
+    if kind not in DOWNLOADS or fmt not in MEDIA:
+        abort(404)
+    projects.get_project(db.session, project_id)
+    rows, columns = DOWNLOADS[kind]
+    body = exports.stream(db.readonly_session, lambda s: rows(s, project_id), fmt, columns)
+    response = Response(stream_with_context(body), mimetype=MEDIA[fmt])
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="project-{project_id}-{kind}.{fmt}"')
+    return response
