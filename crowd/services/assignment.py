@@ -96,10 +96,19 @@ def _pick(
 ) -> Item | None:
     if pick.pool == "gold":
         return _pick_gold(session, project.id, worker_id, gold_start_key(rng, SHUFFLE_KEYS))
+    if session.get_bind().dialect.name == "sqlite":
+        return _pick_work(session, project.id, worker_id, now, skip_locked=False)
+    skip_locked = True
     for _ in range(MAX_RESERVE_TRIES):
-        item = _pick_work(session, project.id, worker_id, now)
-        if item is None or session.get_bind().dialect.name == "sqlite":
-            return item
+        item = _pick_work(session, project.id, worker_id, now, skip_locked=skip_locked)
+        if item is None:
+            if not skip_locked:
+                return None
+            # Every candidate may be briefly locked by another request (an answer
+            # settling it, another next): wait for them once rather than
+            # wrongly telling this worker that nothing is left.
+            skip_locked = False
+            continue
         if item.n_labels + _live_leases(session, item.id, now) < item.needed:
             return item
     return None
@@ -120,9 +129,11 @@ def _live_leases(session: Session, item_id: int, now: datetime) -> int:
     ) or 0
 
 
-def _pick_work(session: Session, project_id: int, worker_id: int, now: datetime) -> Item | None:
+def _pick_work(
+    session: Session, project_id: int, worker_id: int, now: datetime, *, skip_locked: bool
+) -> Item | None:
     """The first open work item, in queue order, that still has a free slot and
-    that this worker never held; locked, skipping rows others have locked."""
+    that this worker never held; locked (skipping rows others hold, if asked)."""
     leases = (
         select(func.count()).select_from(Assignment)
         .where(
@@ -145,7 +156,7 @@ def _pick_work(session: Session, project_id: int, worker_id: int, now: datetime)
         )
         .order_by(Item.started.desc(), Item.priority.desc(), Item.id)
         .limit(1)
-        .with_for_update(skip_locked=True, of=Item)
+        .with_for_update(skip_locked=skip_locked, of=Item)
         .execution_options(populate_existing=True)
     )
     return session.scalar(query)

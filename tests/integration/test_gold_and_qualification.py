@@ -1,0 +1,217 @@
+"""Hidden gold at its configured rate, looking like any other item; qualification rounds."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import select
+
+from crowd.extensions import db
+from crowd.persistence import Item, User
+from crowd.services.accounts import issue_token
+
+
+def _gold_ids(app: Any, project_id: int) -> set[int]:
+    with app.app_context():
+        return set(db.session.scalars(
+            select(Item.id).where(Item.project_id == project_id, Item.is_gold.is_(True))
+        ))
+
+
+def _quick_workers(app: Any, manager: Any, n: int) -> list[Any]:
+    """Workers made straight in the database (skipping the slow password hash)."""
+    with app.app_context():
+        accounts = [User(username=f"fast{i}", password_hash="!", role="worker") for i in range(n)]
+        db.session.add_all(accounts)
+        db.session.commit()
+        return [manager.as_(issue_token(db.session, account)) for account in accounts]
+
+
+def _shape(value: Any) -> Any:
+    """The structure of a JSON value: keys recursively, and the type of every leaf."""
+    if isinstance(value, dict):
+        return {key: _shape(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return ["list", sorted({repr(_shape(inner)) for inner in value})]
+    return type(value).__name__
+
+
+def _binomial_interval(n: int, p: float, level: float) -> tuple[int, int]:
+    """The central ``level`` interval [lo, hi] of Binomial(n, p), exactly."""
+    tail = (1 - level) / 2
+
+    def pmf(k: int) -> float:
+        log = (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+               + k * math.log(p) + (n - k) * math.log1p(-p))
+        return math.exp(log)
+
+    cumulative, lo, hi = 0.0, None, n
+    for k in range(n + 1):
+        cumulative += pmf(k)
+        if lo is None and cumulative > tail:
+            lo = k
+        if cumulative >= 1 - tail:
+            hi = k
+            break
+    assert lo is not None
+    return lo, hi
+
+
+def test_binomial_interval_matches_the_normal_approximation():
+    lo, hi = _binomial_interval(2200, 0.1, 0.999)
+    half_width = 3.2905 * math.sqrt(2200 * 0.1 * 0.9)
+    assert abs(lo - (220 - half_width)) < 3 and abs(hi - (220 + half_width)) < 3
+
+
+def test_hidden_gold_comes_at_the_gold_rate_and_looks_like_work(app, make_project, manager):
+    n_workers, calls_each, rate = 40, 50, 0.1
+    project = make_project(n_items=900, n_gold=60, gold_rate=rate, qualification_size=0,
+                           redundancy=3)
+    pid = project["id"]
+    gold_ids = _gold_ids(app, pid)
+    assert len(gold_ids) == 60
+    workers = _quick_workers(app, manager, n_workers)
+
+    offers, answers = [], []
+    for _ in range(calls_each):
+        for worker in workers:
+            response = worker.post(f"/projects/{pid}/next")
+            assert response.status_code == 200, (response.status_code, response.get_data())
+            offer = response.get_json()
+            offers.append(offer)
+            # Gold labels are the first class; answering it keeps every worker active.
+            answered = worker.post(f"/assignments/{offer['assignment_id']}/answer", {"label": "a"})
+            assert answered.status_code == 200, answered.get_json()
+            answers.append(answered.get_json())
+
+    n = len(offers)
+    assert n == n_workers * calls_each >= 2000
+    gold = [o for o in offers if o["item"]["id"] in gold_ids]
+    lo, hi = _binomial_interval(n, rate, 0.999)
+    print(f"gold share: {len(gold)}/{n} = {len(gold) / n:.4f}; 99.9% interval [{lo}, {hi}]")
+    assert lo <= len(gold) <= hi
+
+    normal = [o for o in offers if o["item"]["id"] not in gold_ids]
+    assert gold and normal
+    assert {o["mode"] for o in offers} == {"work"}
+    assert {repr(_shape(o)) for o in offers} == {repr(_shape(normal[0]))}
+    keys = {"assignment_id", "item", "labels", "expires_at", "mode"}
+    assert set(gold[0]) == set(normal[0]) == keys
+    assert set(gold[0]["item"]) == set(normal[0]["item"]) == {"id", "data"}
+    assert all(answer == {"accepted": True} for answer in answers)  # no feedback on hidden gold
+
+
+def _qualifying_project(make_project: Any) -> dict[str, Any]:
+    return make_project(n_items=5, n_gold=8, qualification_size=4, qualification_accuracy=0.75,
+                        gold_rate=0.0)
+
+
+def _take_round(worker: Any, pid: int, gold_ids: set[int], labels: list[str]) -> list[Any]:
+    """Answer one qualification item per label; returns the answer bodies."""
+    bodies = []
+    for label in labels:
+        response = worker.post(f"/projects/{pid}/next")
+        assert response.status_code == 200, response.get_json()
+        offer = response.get_json()
+        assert offer["mode"] == "qualification"
+        assert offer["item"]["id"] in gold_ids
+        answered = worker.post(f"/assignments/{offer['assignment_id']}/answer", {"label": label})
+        assert answered.status_code == 200, answered.get_json()
+        again = worker.post(f"/assignments/{offer['assignment_id']}/answer", {"label": label})
+        assert again.get_json() == answered.get_json()  # a replay repeats the feedback
+        bodies.append(answered.get_json())
+    return bodies
+
+
+def test_new_worker_qualifies_on_gold_with_feedback_then_gets_work(
+    app, make_project, make_user, manager
+):
+    project = _qualifying_project(make_project)
+    pid = project["id"]
+    gold_ids = _gold_ids(app, pid)
+    worker = manager.as_(make_user("worker")[1])
+    assert worker.get(f"/projects/{pid}/me").get_json()["state"] == "new"
+
+    bodies = _take_round(worker, pid, gold_ids, ["a", "b", "a", "a"])  # 3/4 = the threshold
+    assert bodies == [
+        {"accepted": True, "feedback": {"correct": True, "expected": "a"}},
+        {"accepted": True, "feedback": {"correct": False, "expected": "a"}},
+        {"accepted": True, "feedback": {"correct": True, "expected": "a"}},
+        {"accepted": True, "feedback": {"correct": True, "expected": "a"}},
+    ]
+    me = worker.get(f"/projects/{pid}/me").get_json()
+    assert me["state"] == "active"
+    assert me["state_reason_code"] == "qualification_passed"
+
+    response = worker.post(f"/projects/{pid}/next")
+    assert response.status_code == 200
+    offer = response.get_json()
+    assert offer["mode"] == "work"
+    assert offer["item"]["id"] not in gold_ids
+    answered = worker.post(f"/assignments/{offer['assignment_id']}/answer", {"label": "a"})
+    assert answered.get_json() == {"accepted": True}
+
+
+def _fail_qualification(app: Any, make_project: Any, make_user: Any, manager: Any) -> tuple:
+    project = _qualifying_project(make_project)
+    pid = project["id"]
+    worker_id, token = make_user("worker")
+    worker = manager.as_(token)
+    bodies = _take_round(worker, pid, _gold_ids(app, pid), ["a", "b", "c", "a"])  # 2/4 < 0.75
+    assert [b["feedback"]["correct"] for b in bodies] == [True, False, False, True]
+    return pid, worker_id, worker
+
+
+def test_worker_short_of_qualification_accuracy_is_suspended_with_a_reason(
+    app, make_project, make_user, manager
+):
+    pid, _, worker = _fail_qualification(app, make_project, make_user, manager)
+    response = worker.post(f"/projects/{pid}/next")
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "suspended"
+
+    me = worker.get(f"/projects/{pid}/me").get_json()
+    assert me["state"] == "suspended"
+    assert me["state_reason_code"] == "qualification_failed"
+    assert "2/4" in me["state_reason"]
+    assert [(e["from"], e["to"]) for e in me["history"]] == [
+        (None, "qualification"), ("qualification", "suspended")
+    ]
+
+
+def test_manager_override_reactivates_a_suspended_worker_and_is_recorded(
+    app, make_project, make_user, manager
+):
+    pid, worker_id, worker = _fail_qualification(app, make_project, make_user, manager)
+    reason = "reviewed their answers by hand"
+    response = manager.post(f"/projects/{pid}/workers/{worker_id}/state",
+                            {"state": "active", "reason": reason})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["state"] == "active"
+
+    offer = worker.post(f"/projects/{pid}/next")
+    assert offer.status_code == 200
+    assert offer.get_json()["mode"] == "work"
+
+    rows = manager.get(f"/projects/{pid}/workers").get_json()["workers"]
+    row = next(r for r in rows if r["worker"] == worker_id)
+    assert row["state"] == "active"
+    assert row["state_reason"] == reason
+    assert row["state_reason_code"] == "manager_override"
+    assert row["gold_seen"] == 4 and row["gold_correct"] == 2 and row["gold_accuracy"] == 0.5
+    history = worker.get(f"/projects/{pid}/me").get_json()["history"]
+    assert history[-1]["to"] == "active" and history[-1]["by"] == "manager"
+    assert history[-1]["reason"] == reason
+
+
+def test_qualification_round_ends_early_when_the_gold_runs_out(
+    app, make_project, make_user, manager
+):
+    project = make_project(n_items=3, n_gold=2, qualification_size=5, qualification_accuracy=0.8)
+    pid = project["id"]
+    worker = manager.as_(make_user("worker")[1])
+    _take_round(worker, pid, _gold_ids(app, pid), ["a", "a"])
+    response = worker.post(f"/projects/{pid}/next")
+    assert response.status_code == 200
+    assert response.get_json()["mode"] == "work"
+    assert worker.get(f"/projects/{pid}/me").get_json()["state"] == "active"

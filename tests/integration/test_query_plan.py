@@ -1,0 +1,155 @@
+"""On a 100,000-item project, the work and gold picks of `next` walk an index of items.
+
+PostgreSQL only: SQLite's planner is not what production runs on. The SQL that
+is explained is captured from the real code (a `next` through the API, and a
+direct call of the gold pick), with the parameters it was run with.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from crowd.domain.gold import SHUFFLE_KEYS
+from crowd.extensions import db
+from crowd.services import assignment
+
+N_WORK = 100_000
+N_GOLD = 1_000
+N_DONE = 30_000  # items already complete, each answered by the three history workers
+N_STARTED = 500  # open items with one label in
+
+
+@contextmanager
+def _capturing(engine: Any) -> Iterator[list[tuple[str, Any]]]:
+    captured: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        captured.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield captured
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _fill(engine: Any, project_id: int, history_workers: list[int]) -> None:
+    """100,000 work items (some done, some started), 1,000 gold items, and the
+    assignments that history would have left; then ANALYZE."""
+    with engine.begin() as conn:
+        conn.execute(text("""
+            INSERT INTO items (project_id, external_id, data, is_gold, status, priority, needed,
+                               n_labels, started, shuffle_key, created_at)
+            SELECT :pid, 'w' || g, json_build_object('text', 'item ' || g), false,
+                   CASE WHEN g <= :done THEN 'complete' ELSE 'open' END,
+                   CASE WHEN g % 1000 = 0 THEN 5 ELSE 0 END,
+                   3,
+                   CASE WHEN g <= :done THEN 3 WHEN g <= :done + :started THEN 1 ELSE 0 END,
+                   g <= :done + :started,
+                   floor(random() * :keys)::int, now()
+            FROM generate_series(1, :n) AS g
+        """), {"pid": project_id, "done": N_DONE, "started": N_STARTED, "n": N_WORK,
+               "keys": SHUFFLE_KEYS})
+        conn.execute(text("""
+            INSERT INTO items (project_id, external_id, data, gold_label, is_gold, status,
+                               priority, needed, n_labels, started, shuffle_key, created_at)
+            SELECT :pid, 'g' || g, json_build_object('text', 'gold ' || g), 'a', true, 'open',
+                   0, 3, 0, false, floor(random() * :keys)::int, now()
+            FROM generate_series(1, :n) AS g
+        """), {"pid": project_id, "n": N_GOLD, "keys": SHUFFLE_KEYS})
+        for rank, worker_id in enumerate(history_workers):
+            conn.execute(text("""
+                INSERT INTO assignments (project_id, item_id, worker_id, mode, is_gold,
+                                         created_at, expires_at, answered_at)
+                SELECT :pid, id, :wid, 'work', false, now(), now(), now()
+                FROM items
+                WHERE project_id = :pid AND NOT is_gold
+                  AND (n_labels = 3 OR (n_labels = 1 AND :rank = 0))
+            """), {"pid": project_id, "wid": worker_id, "rank": rank})
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE items"))
+        conn.execute(text("ANALYZE assignments"))
+
+
+def _explain(engine: Any, statement: str, parameters: Any) -> str:
+    """The plan PostgreSQL runs the statement with (ANALYZE: it is run, then rolled back)."""
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters).all()
+        conn.rollback()
+    return "\n".join(row[0] for row in rows)
+
+
+def _assert_index_walk(plan: str, index_names: tuple[str, ...]) -> None:
+    assert "Seq Scan on items" not in plan, plan
+    walks_index = any(
+        f"{kind} on {name}" in plan or f"{kind} using {name} on items" in plan
+        for kind in ("Index Scan", "Index Only Scan", "Bitmap Index Scan")
+        for name in index_names
+    )
+    assert walks_index, plan
+
+
+def _is_work_pick(statement: str) -> bool:
+    return statement.startswith("SELECT items.") and "FOR UPDATE OF items SKIP LOCKED" in statement
+
+
+def _is_gold_pick(statement: str) -> bool:
+    return statement.startswith("SELECT items.") and "ORDER BY items.shuffle_key" in statement
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_work_and_gold_picks_use_item_indexes_on_a_large_project(
+    app, make_project, make_user, manager
+):
+    engine = app.extensions["crowd_db"].engine
+    project = make_project(n_items=0, gold_rate=0.0, qualification_size=0)
+    pid = project["id"]
+    history = [make_user("worker")[0] for _ in range(3)]
+    _fill(engine, pid, history)
+    worker_id, token = make_user("worker")
+    worker = manager.as_(token)
+
+    # The work pick, exactly as `next` runs it.
+    with _capturing(engine) as captured:
+        response = worker.post(f"/projects/{pid}/next")
+    assert response.status_code == 200, response.get_json()
+    work = [(s, p) for s, p in captured if _is_work_pick(s)]
+    assert len(work) == 1, [s for s, _ in captured]
+    work_plan = _explain(engine, *work[0])
+    print(f"\n-- work pick:\n{work[0][0]}\n{work[0][1]}\n{work_plan}")
+    _assert_index_walk(work_plan, ("ix_items_queue",))
+
+    # The same pick for a veteran who has held 30,500 of the items.
+    with app.app_context(), _capturing(engine) as captured:
+        item = assignment._pick_work(db.session, pid, history[0], app.extensions["crowd_clock"](),
+                                        skip_locked=True)
+        assert item is not None and item.n_labels == 0
+        db.session.rollback()
+    veteran = [(s, p) for s, p in captured if _is_work_pick(s)]
+    assert len(veteran) == 1 and veteran[0][0] == work[0][0]
+    veteran_plan = _explain(engine, *veteran[0])
+    print(f"\n-- work pick, veteran worker:\n{veteran[0][1]}\n{veteran_plan}")
+    _assert_index_walk(veteran_plan, ("ix_items_queue",))
+
+    # The gold pick: hidden gold through `next`, then both halves of the ring
+    # walk (a start past every key makes the first find nothing and wrap around).
+    assert manager.patch(f"/projects/{pid}", {"gold_rate": 1.0}).status_code == 200
+    second_id, second_token = make_user("worker")
+    with _capturing(engine) as captured:
+        response = manager.as_(second_token).post(f"/projects/{pid}/next")
+    assert response.status_code == 200, response.get_json()
+    with app.app_context(), _capturing(engine) as wrapped:
+        picked = assignment._pick_gold(db.session, pid, second_id, SHUFFLE_KEYS)
+        assert picked is not None and picked.is_gold
+        db.session.rollback()
+    gold = [(s, p) for s, p in captured + wrapped if _is_gold_pick(s)]
+    assert any(">=" in s for s, _ in gold) and any("shuffle_key <" in s for s, _ in gold)
+    for statement, parameters in gold:
+        gold_plan = _explain(engine, statement, parameters)
+        print(f"\n-- gold pick:\n{statement}\n{parameters}\n{gold_plan}")
+        _assert_index_walk(gold_plan, ("ix_items_gold_pick",))
+    assert worker_id != second_id

@@ -1,0 +1,116 @@
+"""`next` and `answer` cost a small, constant number of SQL statements, whatever the
+project's size."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+# Every statement of the request, the bearer-token lookup included.
+MAX_STATEMENTS = 15
+
+
+@contextmanager
+def _recording(app: Any) -> Iterator[list[str]]:
+    engine = app.extensions["crowd_db"].engine
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _loop_costs(app: Any, worker: Any, project_id: int) -> dict[str, list[str]]:
+    """The statements of a worker's first and second `next`, a repeated `next`, and two answers."""
+    costs: dict[str, list[str]] = {}
+
+    def step(name: str, call: Callable[[], Any], status: int = 200) -> Any:
+        with _recording(app) as statements:
+            response = call()
+        assert response.status_code == status, response.get_json()
+        costs[name] = statements
+        return response.get_json()
+
+    first = step("first next", lambda: worker.post(f"/projects/{project_id}/next"))
+    step("held next", lambda: worker.post(f"/projects/{project_id}/next"))
+    step("answer", lambda: worker.post(f"/assignments/{first['assignment_id']}/answer",
+                                       {"label": "a"}))
+    step("answer again", lambda: worker.post(f"/assignments/{first['assignment_id']}/answer",
+                                             {"label": "a"}))
+    second = step("next", lambda: worker.post(f"/projects/{project_id}/next"))
+    step("answer 2", lambda: worker.post(f"/assignments/{second['assignment_id']}/answer",
+                                         {"label": "b"}))
+    return costs
+
+
+def _warm_up(make_project: Any, worker: Any) -> None:
+    """Run the loop once so first-use work (compiling and caching statements) is out of the way."""
+    project = make_project(n_items=2)
+    offer = worker.post(f"/projects/{project['id']}/next").get_json()
+    worker.post(f"/assignments/{offer['assignment_id']}/answer", {"label": "a"})
+
+
+def _with_history(make_user: Any, manager: Any, project_id: int, n_workers: int) -> None:
+    """Other workers label the project first, so the big one has assignments and labels too."""
+    for _ in range(n_workers):
+        other = manager.as_(make_user("worker")[1])
+        for _ in range(2):
+            offer = other.post(f"/projects/{project_id}/next").get_json()
+            other.post(f"/assignments/{offer['assignment_id']}/answer", {"label": "c"})
+
+
+def test_next_and_answer_issue_the_same_few_statements_for_20_or_2000_items(
+    app, make_project, make_user, manager
+):
+    worker = manager.as_(make_user("worker")[1])
+    _warm_up(make_project, worker)
+    small = make_project(n_items=20, redundancy=3)
+    big = make_project(n_items=2000, redundancy=3)
+    _with_history(make_user, manager, small["id"], 2)
+    _with_history(make_user, manager, big["id"], 2)
+
+    small_costs = _loop_costs(app, worker, small["id"])
+    big_costs = _loop_costs(app, worker, big["id"])
+    for name, statements in small_costs.items():
+        print(f"{name}: {len(statements)} statements")
+        for statement in statements:
+            print("   ", statement[:150])
+    assert {k: len(v) for k, v in small_costs.items()} == {k: len(v) for k, v in big_costs.items()}
+    for name, statements in big_costs.items():
+        assert 0 < len(statements) <= MAX_STATEMENTS, (name, statements)
+    # The bearer-token lookup is part of what was counted.
+    assert all(any("api_tokens" in s for s in statements) for statements in big_costs.values())
+
+
+def _is_gold_pick(statement: str) -> bool:
+    return statement.startswith("SELECT items.") and "ORDER BY items.shuffle_key" in statement
+
+
+def test_gold_next_and_answer_statement_counts_do_not_grow_with_the_gold_pool(
+    app, make_project, make_user, manager
+):
+    worker = manager.as_(make_user("worker")[1])
+    _warm_up(make_project, worker)
+    # gold_rate 1: every `next` of an active worker tries hidden gold first.
+    small = make_project(n_items=5, n_gold=5, gold_rate=1.0)
+    big = make_project(n_items=5, n_gold=2000, gold_rate=1.0)
+    small_costs = _loop_costs(app, worker, small["id"])
+    big_costs = _loop_costs(app, worker, big["id"])
+    # The gold pick walks the shuffle ring from a random point: one query, or a
+    # second one when it wraps around past the end. That depends on the random
+    # start, not on the pool's size, so the two are counted apart.
+    for costs in (small_costs, big_costs):
+        for name in ("first next", "next"):
+            picks = [s for s in costs[name] if _is_gold_pick(s)]
+            assert 1 <= len(picks) <= 2, (name, costs[name])
+            costs[name] = [s for s in costs[name] if not _is_gold_pick(s)]
+    assert {k: len(v) for k, v in small_costs.items()} == {k: len(v) for k, v in big_costs.items()}
+    for name, statements in big_costs.items():
+        assert 0 < len(statements) + 2 <= MAX_STATEMENTS, (name, statements)
