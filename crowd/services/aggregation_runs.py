@@ -130,8 +130,11 @@ def _redecide_items(
             "review_reason": item.review_reason,
         }
         confident = post[top] >= project.confidence_threshold
-        if item.status == "open" and item.n_labels >= item.needed:
-            decision = decide(float(post[top]), item.n_labels, item.needed,
+        # An item widened for disagreement is judged again against the base
+        # redundancy: a posterior now confident completes it without the extra label.
+        target = min(item.needed, project.redundancy)
+        if item.status == "open" and item.n_labels >= target:
+            decision = decide(float(post[top]), item.n_labels, target,
                               project.max_redundancy, project.confidence_threshold)
             values["needed"] = decision.needed
             if decision.outcome == "complete":
@@ -140,7 +143,7 @@ def _redecide_items(
             elif decision.outcome == "review":
                 values["status"], values["review_reason"] = "in_review", "disagreement"
                 changes["to_review"] += 1
-            elif decision.outcome == "more":
+            elif decision.outcome == "more" and decision.needed != item.needed:
                 changes["widened"] += 1
         elif item.status == "complete" and not confident:
             if item.n_labels < project.max_redundancy:

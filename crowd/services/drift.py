@@ -40,6 +40,9 @@ def check_gold_drift(
     onset = rows[verdict.onset_index or 0][1]
     evidence = verdict.evidence(project.min_accuracy)
     evidence["onset"] = onset.isoformat()
+    # Counted before the event is written: the JSON evidence is not tracked for
+    # changes once the event has been flushed.
+    evidence["discounted_labels"] = discount_labels(session, project, standing.worker_id, onset, rng)
     change = StateChange(
         "retraining", "drift",
         f"recent checked answers: {verdict.correct}/{verdict.window} correct, below the "
@@ -47,7 +50,6 @@ def check_gold_drift(
         evidence,
     )
     change_state(session, standing, change, now)
-    evidence["discounted_labels"] = discount_labels(session, project, standing.worker_id, onset, rng)
     return True
 
 
