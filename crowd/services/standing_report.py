@@ -135,3 +135,35 @@ def own_standing(session: Session, project_id: int, worker_id: int) -> dict[str,
     }
 
 
+
+
+def worker_detail(session: Session, project_id: int, worker_id: int) -> dict[str, Any]:
+    """A manager's view of one worker: the standing and every recorded state change
+    with its evidence and who made it."""
+    _project(session, project_id)
+    row = session.execute(
+        select(WorkerStanding, User.username)
+        .join(User, User.id == WorkerStanding.worker_id)
+        .where(WorkerStanding.project_id == project_id, WorkerStanding.worker_id == worker_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"worker {worker_id} has not worked in project {project_id}")
+    actors = {}
+    out = standing_json(row[0], row[1])
+    out["confusion"] = row[0].confusion
+    history = []
+    for event in session.scalars(
+        select(StateEvent)
+        .where(StateEvent.project_id == project_id, StateEvent.worker_id == worker_id)
+        .order_by(StateEvent.id)
+    ):
+        if event.actor_id is not None and event.actor_id not in actors:
+            actors[event.actor_id] = session.scalar(
+                select(User.username).where(User.id == event.actor_id))
+        history.append({
+            "at": _iso(event.created_at), "from": event.from_state, "to": event.to_state,
+            "reason_code": event.reason_code, "reason": event.reason, "evidence": event.evidence,
+            "by": "system" if event.actor_id is None else actors[event.actor_id],
+        })
+    out["history"] = history
+    return out

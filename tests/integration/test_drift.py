@@ -316,3 +316,21 @@ def test_manager_override_needs_a_valid_state_and_a_reason(app, manager, project
     assert manager.post(f"/projects/{pid}/workers/999999/state",
                         {"state": "active", "reason": "x"}).status_code == 404
     assert worker.post(path, {"state": "active", "reason": "me"}).status_code == 403
+
+
+def test_manager_reads_a_workers_history_with_evidence(make_project, make_user, manager):
+    project = make_project(n_items=2, n_gold=4, qualification_size=2,
+                           qualification_accuracy=0.5)
+    worker_id, token = make_user("worker")
+    worker = manager.as_(token)
+    for _ in range(2):
+        offer = worker.post(f"/projects/{project['id']}/next").get_json()
+        worker.post(f"/assignments/{offer['assignment_id']}/answer", {"label": "a"})
+    detail = manager.get(f"/projects/{project['id']}/workers/{worker_id}").get_json()
+    assert detail["state"] == "active"
+    assert [e["reason_code"] for e in detail["history"]] == ["new_worker", "qualification_passed"]
+    passed = detail["history"][1]
+    assert passed["by"] == "system"
+    assert passed["evidence"]["seen"] == 2 and passed["evidence"]["correct"] == 2
+    assert manager.get(f"/projects/{project['id']}/workers/999999").status_code == 404
+    assert worker.get(f"/projects/{project['id']}/workers/{worker_id}").status_code == 403

@@ -146,6 +146,9 @@ def document() -> dict[str, Any]:
                 "Resolve an item in review; final, source expert; may promote it to gold",
                 "expert, admin", body=_obj("label", label=S, note=S, promote_to_gold=B),
                 errors=(401, 403, 404, 409, 422), params=("item_id",))},
+            "/projects/{project_id}/workers/{worker_id}": {"get": _op(
+                "One worker's standing, confusion matrix and state history with evidence",
+                MANAGER, errors=(401, 403, 404), params=("project_id", "worker_id"))},
             "/projects/{project_id}/workers/{worker_id}/state": {"post": _op(
                 "Override a worker's state (recorded with the reason)", MANAGER,
                 body=_obj("state", "reason", state={"enum": ["active", "retraining",

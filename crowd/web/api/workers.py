@@ -31,6 +31,13 @@ def list_workers(project_id: int) -> Any:
     return response
 
 
+@bp.get("/projects/<int:project_id>/workers/<int:worker_id>")
+@require(*MANAGER)
+def worker_detail(project_id: int, worker_id: int) -> Any:
+    """One worker's standing, confusion matrix and full state history with evidence."""
+    return standing_report.worker_detail(db.session, project_id, worker_id)
+
+
 @bp.post("/projects/<int:project_id>/workers/<int:worker_id>/state")
 @require(*MANAGER)
 def set_worker_state(project_id: int, worker_id: int) -> Any:
