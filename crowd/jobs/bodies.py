@@ -36,6 +36,7 @@ def check_drift(session: Session) -> str:
         standings = session.scalars(
             select(WorkerStanding)
             .where(WorkerStanding.project_id == project.id, WorkerStanding.state == "active")
+            .order_by(WorkerStanding.id)
             .with_for_update()
         ).all()
         for standing in standings:

@@ -95,8 +95,11 @@ def _store_worker_estimates(
 ) -> None:
     labels = project.labels
     accuracy = (confusions[:, np.arange(len(labels)), np.arange(len(labels))] * priors).sum(axis=1)
+    # Lock order everywhere: standings (by id), then assignments, then items.
     standings = session.scalars(
         select(WorkerStanding).where(WorkerStanding.project_id == project.id)
+        .order_by(WorkerStanding.id).with_for_update()
+        .execution_options(populate_existing=True)
     )
     by_worker = {s.worker_id: s for s in standings}
     for w, worker_id in enumerate(worker_ids):
@@ -108,6 +111,7 @@ def _store_worker_estimates(
             t: {g: round(float(confusions[w, i, j]), 6) for j, g in enumerate(labels)}
             for i, t in enumerate(labels)
         }
+    session.flush()
 
 
 def _redecide_items(

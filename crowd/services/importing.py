@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,22 @@ def _decode(raw: bytes) -> str:
         ) from None
 
 
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` refusing NaN and infinite numbers, which PostgreSQL's JSON cannot hold."""
+    return json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
+
+
 def parse_rows(raw: bytes | str, fmt: str) -> list[Any]:
     """Read the rows of an upload in ``fmt`` (json, jsonl or csv).
 
@@ -60,8 +77,8 @@ def parse_rows(raw: bytes | str, fmt: str) -> list[Any]:
     text = raw if isinstance(raw, str) else _decode(raw)
     if fmt == "json":
         try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as exc:
+            rows = _loads(text)
+        except (ValueError, RecursionError) as exc:
             raise BadRequest(f"invalid JSON: {exc}", code="invalid_json") from None
         if isinstance(rows, dict) and isinstance(rows.get("items"), list):
             rows = rows["items"]
@@ -74,8 +91,8 @@ def parse_rows(raw: bytes | str, fmt: str) -> list[Any]:
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
+                rows.append(_loads(line))
+            except (ValueError, RecursionError) as exc:
                 raise BadRequest(f"line {number}: invalid JSON: {exc}", code="invalid_json") from None
         return rows
     if fmt == "csv":
@@ -105,8 +122,8 @@ def _csv_to_item(row: dict[str, str | None]) -> dict[str, Any]:
     data: Any = {k: v for k, v in row.items() if k not in RESERVED_CSV_COLUMNS}
     if row.get("data"):
         try:
-            extra = json.loads(row["data"] or "")
-        except json.JSONDecodeError:
+            extra = _loads(row["data"] or "")
+        except (ValueError, RecursionError):
             extra = None
         data = {**data, **extra} if isinstance(extra, dict) else "<data is not a JSON object>"
     item: dict[str, Any] = {"external_id": row["external_id"], "data": data}
@@ -129,6 +146,8 @@ def validate_row(row: Any, labels: set[str]) -> dict[str, Any]:
         external_id = str(external_id)
     if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > 255:
         raise InvalidInput("external_id must be a non-empty string of at most 255 characters")
+    if "\x00" in external_id:
+        raise InvalidInput("external_id must not contain NUL characters")
     data = row.get("data", {})
     if not isinstance(data, dict):
         raise InvalidInput("data must be a JSON object")

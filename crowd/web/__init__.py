@@ -1,9 +1,24 @@
 """HTTP layer: the JSON API and the browser pages."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from crowd.web import errors
+
+# Ids are 32-bit INTEGER columns: a larger number names no row. Without this
+# bound such a URL reaches the database and fails there (a 500, not a 404).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` that matches only ids the database can hold."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def register(app: Flask) -> None:
@@ -12,6 +27,7 @@ def register(app: Flask) -> None:
     from crowd.web.api import bp as api_bp
     from crowd.web.ui import bp as ui_bp
 
+    app.url_map.converters["int"] = IdConverter  # before any rule is added
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never cookies
     app.register_blueprint(api_bp)
     app.register_blueprint(ui_bp)

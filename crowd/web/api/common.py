@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
-from crowd.domain.errors import BadRequest, Forbidden, Unauthorized
+from crowd.domain.errors import BadRequest, Forbidden, InvalidInput, Unauthorized
 from crowd.domain.settings import SETTING_NAMES
 from crowd.persistence import Project, User
 
@@ -48,10 +48,35 @@ def json_body() -> Any:
     if not request.is_json:
         raise BadRequest("the body must be JSON (Content-Type: application/json)",
                          code="invalid_json")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise BadRequest("the JSON body is nested too deeply", code="invalid_json") from None
     if body is None:
         raise BadRequest("the body is not valid JSON", code="invalid_json")
+    if _has_nul(body):
+        raise InvalidInput("text must not contain NUL characters", code="invalid_text")
     return body
+
+
+def _has_nul(body: Any) -> bool:
+    """Whether a string anywhere in ``body`` holds NUL, which PostgreSQL text cannot store.
+
+    Walked with a stack, not recursion: the parser accepts nesting near the
+    interpreter's recursion limit.
+    """
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def iso(value: datetime | None) -> str | None:

@@ -6,9 +6,10 @@ from typing import Any
 from flask import request
 
 from crowd import runtime
-from crowd.domain.errors import InvalidInput
+from crowd.domain.errors import InvalidInput, NotFound
 from crowd.extensions import db
 from crowd.services import reviews
+from crowd.web import MAX_ID
 from crowd.web.api import bp
 from crowd.web.api.common import EXPERT, json_body, require, user
 
@@ -17,10 +18,12 @@ from crowd.web.api.common import EXPERT, json_body, require, user
 @require(*EXPERT)
 def review_queue() -> Any:
     project, limit = request.args.get("project", ""), request.args.get("limit", "50")
-    if not project.isdigit():
+    if not (project.isascii() and project.isdigit()):
         raise InvalidInput("?project=<id> is required", code="missing_project")
-    if not limit.isdigit():
+    if not (limit.isascii() and limit.isdigit()) or len(limit) > 9:
         raise InvalidInput("limit must be a positive whole number", code="invalid_limit")
+    if len(project) > 10 or int(project) > MAX_ID:
+        raise NotFound(f"project {project} not found")
     return {"items": reviews.review_queue(db.session, int(project), int(limit))}
 
 
