@@ -3,37 +3,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
 
 from crowd import runtime
 from crowd.domain.errors import CrowdError
 from crowd.extensions import db
 from crowd.services import projects, reviews
 from crowd.web.ui import bp
+from crowd.web.ui.access import role_required
 from crowd.web.ui.forms import ResolveForm
 
 PAGE = 20
 
 
-def _expert_only() -> None:
-    if current_user.role not in ("expert", "admin"):
-        abort(403)
-
-
 @bp.get("/review/<int:project_id>")
-@login_required
+@role_required("expert", "admin")
 def review(project_id: int) -> Any:
-    _expert_only()
     project = projects.get_project(db.session, project_id)
     queue = reviews.review_queue(db.session, project_id, PAGE)
     return render_template("review.html", project=project, queue=queue, form=ResolveForm())
 
 
 @bp.post("/review/<int:project_id>/<int:item_id>")
-@login_required
+@role_required("expert", "admin")
 def review_resolve(project_id: int, item_id: int) -> Any:
-    _expert_only()
     form = ResolveForm()
     if not form.validate_on_submit():
         flash("That decision could not be read; please try again.", "error")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, stream_with_context, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from crowd import runtime
@@ -12,6 +12,7 @@ from crowd.domain.errors import CrowdError
 from crowd.extensions import db
 from crowd.services import aggregation_runs, exports, projects, quality, standing_report
 from crowd.web.ui import bp
+from crowd.web.ui.access import role_required
 from crowd.web.ui.forms import StateForm
 
 DOWNLOADS = {
@@ -21,15 +22,9 @@ DOWNLOADS = {
 MEDIA = {"csv": "text/csv", "jsonl": "application/x-ndjson", "json": "application/json"}
 
 
-def _manager_only() -> None:
-    if current_user.role not in ("manager", "admin"):
-        abort(403)
-
-
 @bp.get("/manage/<int:project_id>")
-@login_required
+@role_required("manager", "admin")
 def manage(project_id: int) -> Any:
-    _manager_only()
     project = projects.get_project(db.session, project_id)
     return render_template(
         "manage.html", project=project, progress=projects.progress(db.session, project_id),
@@ -40,9 +35,8 @@ def manage(project_id: int) -> Any:
 
 
 @bp.post("/manage/<int:project_id>/workers/<int:worker_id>/state")
-@login_required
+@role_required("manager", "admin")
 def manage_state(project_id: int, worker_id: int) -> Any:
-    _manager_only()
     form = StateForm()
     if form.validate_on_submit():
         try:
@@ -60,9 +54,8 @@ def manage_state(project_id: int, worker_id: int) -> Any:
 
 
 @bp.post("/manage/<int:project_id>/aggregate")
-@login_required
+@role_required("manager", "admin")
 def manage_aggregate(project_id: int) -> Any:
-    _manager_only()
     if FlaskForm().validate_on_submit():
         run = aggregation_runs.aggregate_project(
             db.session, project_id, runtime.rng(), runtime.now(), trigger="ui")
@@ -72,9 +65,8 @@ def manage_aggregate(project_id: int) -> Any:
 
 
 @bp.get("/manage/<int:project_id>/download/<kind>.<fmt>")
-@login_required
+@role_required("manager", "admin")
 def manage_download(project_id: int, kind: str, fmt: str) -> Any:
-    _manager_only()
     if kind not in DOWNLOADS or fmt not in MEDIA:
         abort(404)
     projects.get_project(db.session, project_id)

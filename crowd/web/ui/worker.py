@@ -3,26 +3,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
 
 from crowd import runtime
 from crowd.domain.errors import CrowdError, Forbidden
 from crowd.extensions import db
 from crowd.services import answering, assignment, projects, standing_report
 from crowd.web.ui import bp
+from crowd.web.ui.access import role_required
 from crowd.web.ui.forms import AnswerForm
 
 
-def _worker_only() -> None:
-    if current_user.role != "worker":
-        abort(403)
-
-
 @bp.get("/work/<int:project_id>")
-@login_required
+@role_required("worker")
 def work(project_id: int) -> Any:
-    _worker_only()
     project = projects.get_project(db.session, project_id)
     try:
         offer = assignment.next_assignment(
@@ -39,9 +34,8 @@ def work(project_id: int) -> Any:
 
 
 @bp.post("/work/<int:project_id>/answer")
-@login_required
+@role_required("worker")
 def work_answer(project_id: int) -> Any:
-    _worker_only()
     form = AnswerForm()
     if not form.validate_on_submit() or not str(form.assignment_id.data).isdigit():
         flash("That answer could not be read; please try again.", "error")
