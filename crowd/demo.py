@@ -50,7 +50,7 @@ class DemoSummary:
     credentials: list[tuple[str, str, str]]
 
 
-def _reviews(n: int, rng: np.random.Generator) -> list[tuple[str, str]]:
+def _reviews(n: int, rng: np.random.Generator) -> list[tuple[str, str, str]]:
     classes = list(OPENERS)
     combos = list(itertools.product(classes, range(4), range(3), range(len(PRODUCTS))))
     picks = rng.choice(len(combos), size=n, replace=False)
@@ -58,7 +58,7 @@ def _reviews(n: int, rng: np.random.Generator) -> list[tuple[str, str]]:
     for k in picks:
         label, o, d, p = combos[k]
         product = PRODUCTS[p]
-        out.append((f"{OPENERS[label][o].format(p=product)} {DETAILS[label][d]}", label))
+        out.append((f"{OPENERS[label][o].format(p=product)} {DETAILS[label][d]}", product, label))
     return out
 
 
@@ -77,11 +77,11 @@ def seed(n_items: int = 120, n_gold: int = 30) -> DemoSummary:
         session.add(project)
         session.commit()
     rows = []
-    for index, (text, label) in enumerate(_reviews(n_items + n_gold, rng)):
+    for index, (text, product, label) in enumerate(_reviews(n_items + n_gold, rng)):
         gold = index < n_gold
         rows.append({
             "external_id": f"{'gold' if gold else 'review'}-{index + 1:04d}",
-            "data": {"review": text, "stars_hidden": True},
+            "data": {"product": product, "review": text},
             **({"gold_label": label} if gold else {}),
         })
     import_items(session, project.id, rows, rng)
