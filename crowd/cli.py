@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
+
+from flask import Flask
+from sqlalchemy.exc import DBAPIError
 
 from crowd.domain.errors import CrowdError
 
@@ -16,22 +20,30 @@ class CliError(Exception):
     """A message for the operator and a non-zero exit."""
 
 
-def _app():  # type: ignore[no-untyped-def]
+@contextmanager
+def _app() -> Iterator[Flask]:
+    """The app for the environment's settings, in an app context; its engine is
+    closed when the command ends."""
     from config import config_from_env
     from crowd import create_app
 
     try:
-        return create_app(config_from_env())
+        app = create_app(config_from_env())
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    try:
+        with app.app_context():
+            yield app
+    finally:
+        app.extensions["crowd_db"].engine.dispose()
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from crowd import migrate
 
-    app = _app()
-    migrate.upgrade(app.config["DATABASE_URL"], args.revision)
-    print(f"database at revision {args.revision}: {_safe_url(app.config['DATABASE_URL'])}")
+    with _app() as app:
+        migrate.upgrade(app.config["DATABASE_URL"], args.revision)
+        print(f"database at revision {args.revision}: {_safe_url(app.config['DATABASE_URL'])}")
     return 0
 
 
@@ -40,7 +52,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     from crowd.services.accounts import create_user, generate_password
 
     password = args.password or generate_password()
-    with _app().app_context():
+    with _app():
         account = create_user(db.session, args.username, password, args.role)
     print(f"created {account.role} {account.username!r} (id {account.id})")
     if not args.password:
@@ -51,7 +63,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from crowd import runtime
     from crowd.extensions import db
-    from crowd.services import importing
+    from crowd.services import importing, projects
 
     path = Path(args.file)
     if not path.is_file():
@@ -59,7 +71,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     fmt = args.format or path.suffix.lstrip(".").lower()
     if fmt not in importing.FORMATS:
         raise CliError(f"cannot tell the format of {path.name}: use --format json|jsonl|csv")
-    with _app().app_context():
+    with _app():
+        projects.get_project(db.session, args.project_id)
         rows = importing.parse_rows(path.read_bytes(), fmt)
         bar = ProgressBar(len(rows), sys.stderr)
         report = importing.import_items(
@@ -77,30 +90,29 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from crowd import demo, migrate
 
-    app = _app()
-    migrate.upgrade(app.config["DATABASE_URL"])
-    with app.app_context():
+    with _app() as app:
+        migrate.upgrade(app.config["DATABASE_URL"])
         summary = demo.seed()
     print(demo.describe(summary, args.host, args.port))
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    app = _app()
-    print(f"crowd is serving on http://{args.host}:{args.port}/ (development server; "
-          "use gunicorn in production)")
-    app.run(host=args.host, port=args.port, debug=False, threaded=True)
+    with _app() as app:
+        print(f"crowd is serving on http://{args.host}:{args.port}/ (development server; "
+              "use gunicorn in production)")
+        app.run(host=args.host, port=args.port, debug=False, threaded=True)
     return 0
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     from crowd.jobs.schedule import JOBS, run_blocking
 
-    app = _app()
-    for name, (setting, _) in JOBS.items():
-        print(f"job {name}: every {app.config[setting]} s ({'CROWD_' + setting})")
-    print("running scheduled jobs until interrupted (Ctrl-C)")
-    run_blocking(app)
+    with _app() as app:
+        for name, (setting, _) in JOBS.items():
+            print(f"job {name}: every {app.config[setting]} s ({'CROWD_' + setting})")
+        print("running scheduled jobs until interrupted (Ctrl-C)", flush=True)
+        run_blocking(app)
     return 0
 
 
@@ -108,6 +120,15 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     from crowd.offline import aggregate_command
 
     return aggregate_command(args.answers, args.method, args.truth, args.output)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from crowd import simulate
+
+    try:
+        return simulate.main(args)
+    except simulate.SimulationError as exc:
+        raise CliError(str(exc)) from None
 
 
 class ProgressBar:
@@ -185,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--truth", metavar="TRUTH.csv", help="item,label truth: prints accuracy")
     agg.add_argument("--output", metavar="OUT.csv", help="write here instead of standard output")
     agg.set_defaults(handler=cmd_aggregate)
+
+    from crowd.simulate.options import add_arguments as simulate_arguments
+
+    sim = sub.add_parser("simulate", help="drive the API with a simulated crowd and report "
+                                          "accuracy, cost and worker sanctions")
+    simulate_arguments(sim)
+    sim.set_defaults(handler=cmd_simulate)
     return parser
 
 
@@ -200,6 +228,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(details, dict):
             for error in details.get("errors", []):
                 print(f"  row {error['row']}: {error['message']}", file=sys.stderr)
+        return 2
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0]
+        print(f"crowd: error: the database cannot be used: {reason} "
+              "(is CROWD_DATABASE_URL right, and has `crowd db upgrade` run?)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
