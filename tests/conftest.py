@@ -117,6 +117,19 @@ def make_user(app: Flask) -> Callable[..., tuple[int, str]]:
 
 
 @pytest.fixture
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap hashes for the users a test makes (scrypt is the cost of every setup).
+    Not autouse: a module opts in with ``pytest.mark.usefixtures("fast_password_hashing")``."""
+    from werkzeug.security import generate_password_hash
+
+    from crowd.services import accounts
+
+    monkeypatch.setattr(accounts, "generate_password_hash",
+                        lambda password, method=None: generate_password_hash(
+                            password, method="pbkdf2:sha256:1"))
+
+
+@pytest.fixture
 def manager(make_user: Callable[..., tuple[int, str]], client: FlaskClient) -> Api:
     return Api(client, make_user("manager")[1])
 

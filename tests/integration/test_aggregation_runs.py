@@ -1,7 +1,6 @@
 """Aggregation: Dawid-Skene runs over a project and what they change; completion per answer."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -10,50 +9,14 @@ from sqlalchemy import select
 
 from crowd.domain.aggregation import dawid_skene
 from crowd.extensions import db
-from crowd.persistence import AggregationRun, Item, User, WorkerStanding
+from crowd.persistence import AggregationRun, Item, WorkerStanding
 from crowd.services import aggregation_runs
-from crowd.services.accounts import issue_token
+from tests.support import item_names, make_users, results_by_name, work_through
 
 
 def _workers(app: Any, manager: Any, n: int, prefix: str = "agg") -> list[tuple[int, Any]]:
-    """(id, client) of ``n`` workers made straight in the database (no password hash)."""
-    with app.app_context():
-        accounts = [User(username=f"{prefix}{i}", password_hash="!", role="worker")
-                    for i in range(n)]
-        db.session.add_all(accounts)
-        db.session.commit()
-        return [(a.id, manager.as_(issue_token(db.session, a))) for a in accounts]
-
-
-def _names(app: Any, project_id: int) -> dict[int, str]:
-    with app.app_context():
-        return dict(db.session.execute(
-            select(Item.id, Item.external_id).where(Item.project_id == project_id)
-        ).all())
-
-
-def _work_through(worker: Any, project_id: int, names: dict[int, str],
-                  choose: Callable[[str], str]) -> list[str]:
-    """Take and answer items until ``next`` says 204; the external ids answered, in order."""
-    done = []
-    for _ in range(500):
-        response = worker.post(f"/projects/{project_id}/next")
-        if response.status_code == 204:
-            return done
-        assert response.status_code == 200, response.get_json()
-        offer = response.get_json()
-        name = names[offer["item"]["id"]]
-        answered = worker.post(f"/assignments/{offer['assignment_id']}/answer",
-                               {"label": choose(name)})
-        assert answered.status_code == 200, answered.get_json()
-        done.append(name)
-    raise AssertionError("next never ran dry")
-
-
-def _results(manager: Any, project_id: int) -> dict[str, dict[str, Any]]:
-    response = manager.get(f"/projects/{project_id}/results?format=json")
-    assert response.status_code == 200
-    return {row["external_id"]: row for row in response.get_json()}
+    """(id, client) of ``n`` workers, ``<prefix>0`` on."""
+    return make_users(app, manager, *(f"{prefix}{i}" for i in range(n)))
 
 
 def _import(manager: Any, project_id: int, items: list[dict[str, Any]]) -> None:
@@ -79,11 +42,11 @@ def _agreeing_two_class_project(app: Any, manager: Any) -> tuple[int, list[tuple
     pid = _project(manager, ["a", "b"], redundancy=3, max_redundancy=5,
                    confidence_threshold=0.95)
     _import(manager, pid, [{"external_id": f"w{i}", "data": {"i": i}} for i in range(8)])
-    names = _names(app, pid)
+    names = item_names(app, pid)
     workers = _workers(app, manager, 3)
     truth = {f"w{i}": "a" if i < 4 else "b" for i in range(8)}
     for _, worker in workers:
-        assert sorted(_work_through(worker, pid, names, truth.__getitem__)) == sorted(truth)
+        assert sorted(work_through(worker, pid, names, truth.__getitem__)) == sorted(truth)
     return pid, workers
 
 
@@ -119,7 +82,7 @@ def test_aggregate_returns_items_iterations_converged_and_records_the_run(app, m
 
 def test_confident_items_complete_after_the_run_with_posteriors_in_the_results(app, manager):
     pid, _ = _agreeing_two_class_project(app, manager)
-    before = _results(manager, pid)
+    before = results_by_name(manager, pid)
     assert {row["status"] for row in before.values()} == {"open"}
     assert {row["n_labels"] for row in before.values()} == {3}
     assert all(row["confidence"] == pytest.approx(0.343 / 0.370, abs=1e-3)
@@ -128,7 +91,7 @@ def test_confident_items_complete_after_the_run_with_posteriors_in_the_results(a
     changes = manager.post(f"/projects/{pid}/aggregate").get_json()["changes"]
     assert changes["completed"] == 8
 
-    after = _results(manager, pid)
+    after = results_by_name(manager, pid)
     for name, row in after.items():
         expected = "a" if int(name[1:]) < 4 else "b"
         assert row["status"] == "complete" and row["label"] == expected
@@ -151,12 +114,12 @@ def test_gold_items_are_clamped_to_their_gold_label(app, manager):
     gold = [{"external_id": f"g{i}", "data": {"g": i}, "gold_label": label}
             for i, label in enumerate(["a", "b", "a"])]
     _import(manager, pid, work + gold)
-    names = _names(app, pid)
+    names = item_names(app, pid)
     answers = {**{f"w{i}": "a" if i < 4 else "b" for i in range(8)},
                "g0": "a", "g1": "b", "g2": "b"}
     workers = _workers(app, manager, 3)
     for _, worker in workers:
-        done = _work_through(worker, pid, names, answers.__getitem__)
+        done = work_through(worker, pid, names, answers.__getitem__)
         assert done[:3] and set(done[:3]) == {"g0", "g1", "g2"}  # gold first at rate 1.0
 
     assert manager.post(f"/projects/{pid}/aggregate").status_code == 200
@@ -199,12 +162,12 @@ def _completed_with_disagreement(app: Any, manager: Any, max_redundancy: int) ->
     splits = [("a", "a", "b"), ("b", "a", "a"), ("a", "b", "a")]
     _import(manager, pid, [{"external_id": f"w{i}", "data": {"i": i}} for i in range(15)]
             + [{"external_id": f"s{i}", "data": {"s": i}} for i in range(3)])
-    names = _names(app, pid)
+    names = item_names(app, pid)
     for k, (_, worker) in enumerate(_workers(app, manager, 3)):
         def choose(name: str, k: int = k) -> str:
             return agreed[int(name[1:])] if name[0] == "w" else splits[int(name[1:])][k]
-        _work_through(worker, pid, names, choose)
-    results = _results(manager, pid)
+        work_through(worker, pid, names, choose)
+    results = results_by_name(manager, pid)
     assert {row["status"] for row in results.values()} == {"complete"}
     for i in range(3):
         assert results[f"s{i}"]["confidence"] == pytest.approx(0.0735 / 0.092625, abs=1e-4)
@@ -220,7 +183,7 @@ def test_an_unconfident_complete_item_reopens_after_the_run(app, manager):
     changes = manager.post(f"/projects/{pid}/aggregate").get_json()["changes"]
     assert changes["reopened"] == 3 and changes["to_review"] == 0
 
-    results = _results(manager, pid)
+    results = results_by_name(manager, pid)
     for i in range(3):
         row = results[f"s{i}"]
         assert row["status"] == "open" and row["confidence"] < 0.95
@@ -228,7 +191,7 @@ def test_an_unconfident_complete_item_reopens_after_the_run(app, manager):
     assert all(results[f"w{i}"]["status"] == "complete" for i in range(15))
     # A fourth worker is now asked for exactly the reopened items.
     (_, fourth), = _workers(app, manager, 1, prefix="fourth")
-    taken = _work_through(fourth, pid, _names(app, pid), lambda name: "a")
+    taken = work_through(fourth, pid, item_names(app, pid), lambda name: "a")
     assert sorted(taken) == ["s0", "s1", "s2"]
 
 
@@ -238,7 +201,7 @@ def test_an_unconfident_complete_item_at_max_redundancy_goes_to_review(app, mana
     changes = manager.post(f"/projects/{pid}/aggregate").get_json()["changes"]
     assert changes["to_review"] == 3 and changes["reopened"] == 0
 
-    results = _results(manager, pid)
+    results = results_by_name(manager, pid)
     assert {results[f"s{i}"]["status"] for i in range(3)} == {"in_review"}
     with app.app_context():
         reasons = set(db.session.scalars(
@@ -254,7 +217,7 @@ def test_item_completes_when_confident_asks_for_more_then_goes_to_review(app, ma
     pid = _project(manager, ["a", "b", "c"], redundancy=3, max_redundancy=5,
                    confidence_threshold=0.95)
     _import(manager, pid, [{"external_id": n, "data": {"n": n}} for n in ("i0", "i1", "i2")])
-    names = _names(app, pid)
+    names = item_names(app, pid)
     plan = {"i0": "aaa", "i1": "aabaa", "i2": "abcab"}
     workers = _workers(app, manager, 6)
     taken: dict[str, int] = {n: 0 for n in plan}
@@ -265,11 +228,11 @@ def test_item_completes_when_confident_asks_for_more_then_goes_to_review(app, ma
         return label
 
     def states() -> dict[str, tuple[str, int, float]]:
-        rows = _results(manager, pid)
+        rows = results_by_name(manager, pid)
         return {n: (r["status"], r["n_labels"], r["confidence"]) for n, r in rows.items()}
 
     for _, worker in workers[:3]:
-        _work_through(worker, pid, names, choose)
+        work_through(worker, pid, names, choose)
     after3 = states()
     # i0 a,a,a: 0.343 / (0.343 + 2 * 0.15^3) = 0.343 / 0.34975 = 0.9807 -> complete.
     assert after3["i0"][:2] == ("complete", 3)
@@ -281,7 +244,7 @@ def test_item_completes_when_confident_asks_for_more_then_goes_to_review(app, ma
     assert after3["i2"][:2] == ("open", 3)
     assert after3["i2"][2] == pytest.approx(1 / 3, abs=1e-4)
 
-    assert sorted(_work_through(workers[3][1], pid, names, choose)) == ["i1", "i2"]
+    assert sorted(work_through(workers[3][1], pid, names, choose)) == ["i1", "i2"]
     after4 = states()
     # i1 a,a,b,a: 0.7^3*0.15 = 0.05145 against 0.15^3*0.7 = 0.0023625 and
     # 0.15^4 = 0.00050625: 0.05145 / 0.05431875 = 0.9472, still short -> a fifth.
@@ -289,7 +252,7 @@ def test_item_completes_when_confident_asks_for_more_then_goes_to_review(app, ma
     assert after4["i1"][2] == pytest.approx(0.05145 / 0.05431875, abs=1e-4)
     assert after4["i2"][:2] == ("open", 4)
 
-    assert sorted(_work_through(workers[4][1], pid, names, choose)) == ["i1", "i2"]
+    assert sorted(work_through(workers[4][1], pid, names, choose)) == ["i1", "i2"]
     after5 = states()
     # i1 a,a,b,a,a: 0.7^4*0.15 = 0.036015 against 0.15^4*0.7 = 0.000354375 and
     # 0.15^5 = 0.0000759375: 0.036015 / 0.03644531 = 0.9882 -> complete.
@@ -309,10 +272,10 @@ def test_review_rate_one_sends_every_completed_item_to_random_qa(app, manager):
     pid = _project(manager, ["a", "b", "c"], redundancy=3, max_redundancy=5,
                    confidence_threshold=0.95, review_rate=1.0)
     _import(manager, pid, [{"external_id": f"w{i}", "data": {"i": i}} for i in range(4)])
-    names = _names(app, pid)
+    names = item_names(app, pid)
     for _, worker in _workers(app, manager, 3):
-        _work_through(worker, pid, names, lambda name: "b")
-    results = _results(manager, pid)
+        work_through(worker, pid, names, lambda name: "b")
+    results = results_by_name(manager, pid)
     assert {row["status"] for row in results.values()} == {"in_review"}
     assert all(row["label"] == "b" and row["confidence"] > 0.95 for row in results.values())
     with app.app_context():

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from crowd.extensions import db
 from crowd.persistence import Assignment, Item
+from tests.support import item_ids
 
 
 def _worker(make_user: Any, manager: Any) -> Any:
@@ -36,14 +37,6 @@ def _progress(manager: Any, project_id: int) -> dict[str, int]:
 
 def _expiry(offer: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(offer["expires_at"].replace("Z", "+00:00"))
-
-
-def _item_ids(app: Any, project_id: int) -> dict[str, int]:
-    with app.app_context():
-        rows = db.session.execute(
-            select(Item.external_id, Item.id).where(Item.project_id == project_id)
-        )
-        return {external_id: item_id for external_id, item_id in rows}
 
 
 def _overfilled_items(app: Any, project_id: int) -> list[tuple[int, int, int, int]]:
@@ -143,7 +136,7 @@ def test_queue_prefers_started_items_then_higher_priority_then_older(
     first = _next(_worker(make_user, manager), pid)
     assert first is not None
     add(("high-1", 5), ("high-2", 5), ("low", 0), ("mid", 3))
-    ids = _item_ids(app, pid)
+    ids = item_ids(app, pid)
     order = []
     for _ in range(9):
         offer = _next(_worker(make_user, manager), pid)
@@ -240,7 +233,7 @@ def test_disagreeing_labels_raise_the_target_up_to_max_redundancy_then_review(
 ):
     project = make_project(n_items=1, redundancy=3, max_redundancy=5)
     pid = project["id"]
-    item_id = _item_ids(app, pid)["w0"]
+    item_id = item_ids(app, pid)["w0"]
 
     def needed() -> int:
         with app.app_context():

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from crowd.domain.drift import binomial_cdf
 from crowd.extensions import db
-from crowd.persistence import Assignment, Item, StateEvent, User
-from crowd.services.accounts import issue_token
+from crowd.persistence import Assignment, StateEvent
+from tests.support import item_names, make_users, results_by_name
 
 N_GOLD = 40
 N_WORK = 10
@@ -34,20 +34,6 @@ def project(manager: Any) -> dict[str, Any]:
     items += [{"external_id": f"g{i}", "data": {"g": i}, "gold_label": "a"} for i in range(N_GOLD)]
     assert manager.post(f"/projects/{created['id']}/items", items).status_code == 201
     return created
-
-
-def _workers(app: Any, manager: Any, *names: str) -> list[tuple[int, Any]]:
-    with app.app_context():
-        accounts = [User(username=n, password_hash="!", role="worker") for n in names]
-        db.session.add_all(accounts)
-        db.session.commit()
-        return [(a.id, manager.as_(issue_token(db.session, a))) for a in accounts]
-
-
-def _names(app: Any, project_id: int) -> dict[int, str]:
-    with app.app_context():
-        return dict(db.session.execute(
-            select(Item.id, Item.external_id).where(Item.project_id == project_id)).all())
 
 
 class Run:
@@ -121,8 +107,8 @@ def test_worker_who_misses_hidden_gold_is_sent_to_retraining_with_evidence(
     app, manager, project, clock
 ):
     pid = project["id"]
-    (wid, worker), = _workers(app, manager, "drifter")
-    run = Run(worker, pid, _names(app, pid), clock)
+    (wid, worker), = make_users(app, manager, "drifter")
+    run = Run(worker, pid, item_names(app, pid), clock)
     _drift(manager, run)
 
     me = run.state()
@@ -152,8 +138,8 @@ def test_worker_at_85_percent_on_the_same_number_of_answers_stays_active(
     app, manager, project, clock
 ):
     pid = project["id"]
-    (_, worker), = _workers(app, manager, "steady")
-    run = Run(worker, pid, _names(app, pid), clock)
+    (_, worker), = make_users(app, manager, "steady")
+    run = Run(worker, pid, item_names(app, pid), clock)
     # 17 of 20 right, misses at answers 3, 10 and 17: no 10-answer window holds
     # more than 2 misses, and even 7/10 has P(X <= 7 | 0.7) = 0.617.
     for n in range(1, 21):
@@ -168,8 +154,8 @@ def test_labels_since_the_onset_stop_counting_and_their_items_reopen(
     app, manager, project, clock
 ):
     pid = project["id"]
-    (_, worker), (_, other) = _workers(app, manager, "drifter", "other")
-    run = Run(worker, pid, _names(app, pid), clock)
+    (_, worker), (_, other) = make_users(app, manager, "drifter", "other")
+    run = Run(worker, pid, item_names(app, pid), clock)
     discounted = _drift(manager, run)
 
     export = manager.get(f"/projects/{pid}/labels?format=jsonl")
@@ -185,8 +171,7 @@ def test_labels_since_the_onset_stop_counting_and_their_items_reopen(
     assert {r["external_id"]: r["counted"] for r in csv_rows if r["is_gold"] == "False"} == {
         "w0": "True", "w1": "True", "w2": "False", "w3": "False"}
 
-    results = {row["external_id"]: row for row in
-               manager.get(f"/projects/{pid}/results?format=json").get_json()}
+    results = results_by_name(manager, pid)
     assert (results["w0"]["status"], results["w0"]["n_labels"]) == ("complete", 1)
     assert (results["w1"]["status"], results["w1"]["n_labels"]) == ("complete", 1)
     for name in discounted:
@@ -195,11 +180,10 @@ def test_labels_since_the_onset_stop_counting_and_their_items_reopen(
 
     # The reopened items go to the next worker first (they were started).
     _gold_rate(manager, pid, 0.0)
-    other_run = Run(other, pid, _names(app, pid), clock)
+    other_run = Run(other, pid, item_names(app, pid), clock)
     taken = [other_run.answer("c", expect="w")["name"] for _ in range(2)]
     assert taken == discounted
-    results = {row["external_id"]: row for row in
-               manager.get(f"/projects/{pid}/results?format=json").get_json()}
+    results = results_by_name(manager, pid)
     assert all(results[n]["status"] == "complete" and results[n]["label"] == "c"
                for n in discounted)
 
@@ -208,8 +192,8 @@ def test_retraining_is_gold_with_feedback_and_passing_it_makes_the_worker_active
     app, manager, project, clock
 ):
     pid = project["id"]
-    (wid, worker), = _workers(app, manager, "drifter")
-    run = Run(worker, pid, _names(app, pid), clock)
+    (wid, worker), = make_users(app, manager, "drifter")
+    run = Run(worker, pid, item_names(app, pid), clock)
     _drift(manager, run)
     patched = manager.patch(f"/projects/{pid}", {"qualification_size": 4,
                                                  "qualification_accuracy": 0.75})
@@ -245,8 +229,8 @@ def test_retraining_is_gold_with_feedback_and_passing_it_makes_the_worker_active
 
 def test_failing_retraining_suspends_the_worker(app, manager, project, clock):
     pid = project["id"]
-    (_, worker), = _workers(app, manager, "drifter")
-    run = Run(worker, pid, _names(app, pid), clock)
+    (_, worker), = make_users(app, manager, "drifter")
+    run = Run(worker, pid, item_names(app, pid), clock)
     _drift(manager, run)
     assert manager.patch(f"/projects/{pid}", {"qualification_size": 4}).status_code == 200
     for label in ["a", "b", "b", "a"]:  # 2/4 = 0.5, below the default 0.8
@@ -263,11 +247,11 @@ def test_failing_retraining_suspends_the_worker(app, manager, project, clock):
 def test_suspension_by_a_manager_releases_leases_and_is_recorded(app, manager, project, clock):
     pid = project["id"]
     _gold_rate(manager, pid, 0.0)
-    (wid, worker), (_, other) = _workers(app, manager, "holder", "other")
-    held = Run(worker, pid, _names(app, pid), clock).take()  # a lease on w0, unanswered
+    (wid, worker), (_, other) = make_users(app, manager, "holder", "other")
+    held = Run(worker, pid, item_names(app, pid), clock).take()  # a lease on w0, unanswered
 
     # While the lease lives, w0 is nobody else's (redundancy 1).
-    other_run = Run(other, pid, _names(app, pid), clock)
+    other_run = Run(other, pid, item_names(app, pid), clock)
     assert other_run.take()["item"]["id"] != held["item"]["id"]
     assert other.post(f"/assignments/{other_run.take()['assignment_id']}/answer",
                       {"label": "a"}).status_code == 200
@@ -308,7 +292,7 @@ def test_suspension_by_a_manager_releases_leases_and_is_recorded(app, manager, p
 
 def test_manager_override_needs_a_valid_state_and_a_reason(app, manager, project):
     pid = project["id"]
-    (wid, worker), = _workers(app, manager, "someone")
+    (wid, worker), = make_users(app, manager, "someone")
     assert worker.post(f"/projects/{pid}/next").status_code == 200
     path = f"/projects/{pid}/workers/{wid}/state"
     assert manager.post(path, {"state": "retired", "reason": "x"}).status_code == 422

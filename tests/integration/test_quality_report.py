@@ -2,45 +2,11 @@
 whose every label the test chooses; and the flag on gold that looks wrong."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from crowd.extensions import db
-from crowd.persistence import Item, User
-from crowd.services.accounts import issue_token
-
-
-def _users(app: Any, manager: Any, role: str, *names: str) -> list[Any]:
-    with app.app_context():
-        accounts = [User(username=n, password_hash="!", role=role) for n in names]
-        db.session.add_all(accounts)
-        db.session.commit()
-        return [manager.as_(issue_token(db.session, a)) for a in accounts]
-
-
-def _ids(app: Any, project_id: int) -> dict[str, int]:
-    with app.app_context():
-        return {name: item_id for item_id, name in db.session.execute(
-            select(Item.id, Item.external_id).where(Item.project_id == project_id))}
-
-
-def _work_through(worker: Any, project_id: int, names: dict[int, str],
-                  choose: Callable[[str], str]) -> list[str]:
-    done = []
-    for _ in range(200):
-        response = worker.post(f"/projects/{project_id}/next")
-        if response.status_code == 204:
-            return done
-        offer = response.get_json()
-        name = names[offer["item"]["id"]]
-        answered = worker.post(f"/assignments/{offer['assignment_id']}/answer",
-                               {"label": choose(name)})
-        assert answered.status_code == 200, answered.get_json()
-        done.append(name)
-    raise AssertionError("next never ran dry")
+from tests.support import item_ids, make_users, work_through
 
 
 def _project(app: Any, manager: Any, labels: list[str], gold: dict[str, str], work: list[str],
@@ -56,11 +22,11 @@ def _project(app: Any, manager: Any, labels: list[str], gold: dict[str, str], wo
     items = [{"external_id": n, "data": {"n": n}, "gold_label": g} for n, g in gold.items()]
     items += [{"external_id": n, "data": {"n": n}} for n in work]
     assert manager.post(f"/projects/{pid}/items", items).status_code == 201
-    ids = _ids(app, pid)
+    ids = item_ids(app, pid)
     names = {v: k for k, v in ids.items()}
-    workers = _users(app, manager, "worker", *[f"w{k + 1}" for k in range(len(answers))])
-    for worker, plan in zip(workers, answers):
-        done = _work_through(worker, pid, names, plan.__getitem__)
+    workers = make_users(app, manager, *[f"w{k + 1}" for k in range(len(answers))])
+    for (_, worker), plan in zip(workers, answers):
+        done = work_through(worker, pid, names, plan.__getitem__)
         assert sorted(done) == sorted(plan)
         assert set(done[:len(gold)]) == set(gold)
     return pid, ids
@@ -85,7 +51,7 @@ def report(app: Any, manager: Any) -> dict[str, Any]:
     pid, ids = _project(app, manager, ["a", "b", "c"], GOLD, WORK, ANSWERS,
                         redundancy=3, max_redundancy=3, confidence_threshold=0.0,
                         review_rate=1.0, drift_window=10)
-    (expert,) = _users(app, manager, "expert", "expert")
+    ((_, expert),) = make_users(app, manager, "expert", role="expert")
     assert expert.post(f"/reviews/{ids['I1']}", {"label": "a"}).status_code == 200
     assert expert.post(f"/reviews/{ids['I2']}", {"label": "b"}).status_code == 200
     response = manager.get(f"/projects/{pid}/quality")
@@ -172,7 +138,7 @@ def test_worker_accuracy_distribution_by_hand(report):
 
 def test_quality_needs_a_manager_and_a_project(app, manager):
     assert manager.get("/projects/999999/quality").status_code == 404
-    (worker,) = _users(app, manager, "worker", "nosy")
+    ((_, worker),) = make_users(app, manager, "nosy")
     assert worker.get("/projects/1/quality").status_code == 403
 
 

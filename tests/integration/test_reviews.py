@@ -1,48 +1,19 @@
 """Expert review: the queue of uncertain items, resolutions, promotion to gold."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from crowd.extensions import db
-from crowd.persistence import Item, User
-from crowd.services.accounts import issue_token
+from crowd.persistence import Item
+from tests.support import item_names, make_users, results_by_name, work_through
 
 # Three classes; a newcomer counts as 70% right and 15% for each wrong class.
 # a,a,a: 0.343 / (0.343 + 2 * 0.15^3) = 0.9807 (complete; random QA at rate 1)
 # a,a,b: 0.0735 / 0.092625 = 0.7935 (split at max_redundancy 3: disagreement)
 # a,b,c: 1/3 each (disagreement)
 PLAN = {"q0": "aaa", "d1": "aab", "d2": "abc"}
-
-
-def _users(app: Any, manager: Any, role: str, *names: str) -> list[tuple[int, Any]]:
-    with app.app_context():
-        accounts = [User(username=n, password_hash="!", role=role) for n in names]
-        db.session.add_all(accounts)
-        db.session.commit()
-        return [(a.id, manager.as_(issue_token(db.session, a))) for a in accounts]
-
-
-def _names(app: Any, project_id: int) -> dict[int, str]:
-    with app.app_context():
-        return dict(db.session.execute(
-            select(Item.id, Item.external_id).where(Item.project_id == project_id)).all())
-
-
-def _work_through(worker: Any, project_id: int, names: dict[int, str],
-                  choose: Callable[[str], str]) -> None:
-    for _ in range(200):
-        response = worker.post(f"/projects/{project_id}/next")
-        if response.status_code == 204:
-            return
-        offer = response.get_json()
-        answered = worker.post(f"/assignments/{offer['assignment_id']}/answer",
-                               {"label": choose(names[offer["item"]["id"]])})
-        assert answered.status_code == 200, answered.get_json()
-    raise AssertionError("next never ran dry")
 
 
 def _build(app: Any, manager: Any, plan: dict[str, str], review_rate: float
@@ -55,21 +26,16 @@ def _build(app: Any, manager: Any, plan: dict[str, str], review_rate: float
     pid = manager.post("/projects", body).get_json()["id"]
     items = [{"external_id": name, "data": {"text": f"about {name}"}} for name in plan]
     assert manager.post(f"/projects/{pid}/items", items).status_code == 201
-    names = _names(app, pid)
-    workers = _users(app, manager, "worker", "w1", "w2", "w3")
+    names = item_names(app, pid)
+    workers = make_users(app, manager, "w1", "w2", "w3")
     for k, (_, worker) in enumerate(workers):
-        _work_through(worker, pid, names, lambda name, k=k: plan[name][k])
+        work_through(worker, pid, names, lambda name, k=k: plan[name][k])
     return pid, [wid for wid, _ in workers], {v: k for k, v in names.items()}
 
 
 @pytest.fixture
 def expert(app: Any, manager: Any) -> Any:
-    return _users(app, manager, "expert", "the-expert")[0][1]
-
-
-def _results(manager: Any, project_id: int) -> dict[str, dict[str, Any]]:
-    return {row["external_id"]: row for row in
-            manager.get(f"/projects/{project_id}/results?format=json").get_json()}
+    return make_users(app, manager, "the-expert", role="expert")[0][1]
 
 
 def test_queue_lists_items_in_review_least_confident_first(app, manager, expert):
@@ -100,7 +66,7 @@ def test_queue_needs_a_project_and_the_expert_role(app, manager, expert):
     pid, _, _ = _build(app, manager, PLAN, review_rate=1.0)
     assert expert.get("/reviews").status_code == 422
     assert expert.get("/reviews?project=999999").status_code == 404
-    (_, worker), = _users(app, manager, "worker", "nosy")
+    (_, worker), = make_users(app, manager, "nosy")
     assert worker.get(f"/reviews?project={pid}").status_code == 403
     assert expert.get(f"/reviews?project={pid}&limit=1").get_json()["items"][0]["item"][
         "external_id"] == "d2"
@@ -108,14 +74,14 @@ def test_queue_needs_a_project_and_the_expert_role(app, manager, expert):
 
 def test_resolving_makes_the_item_resolved_with_source_expert(app, manager, expert):
     pid, _, ids = _build(app, manager, PLAN, review_rate=0.0)
-    assert _results(manager, pid)["q0"]["status"] == "complete"  # no random QA at rate 0
+    assert results_by_name(manager, pid)["q0"]["status"] == "complete"  # no random QA at rate 0
 
     response = expert.post(f"/reviews/{ids['d1']}", {"label": "b", "note": "the b reading"})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["status"] == "resolved" and body["source"] == "expert" and body["label"] == "b"
 
-    row = _results(manager, pid)["d1"]
+    row = results_by_name(manager, pid)["d1"]
     assert (row["status"], row["label"], row["source"], row["confidence"]) == (
         "resolved", "b", "expert", 1.0)
     assert row["n_labels"] == 3
@@ -139,7 +105,7 @@ def test_resolution_refusals(app, manager, expert):
     assert expert.post("/reviews/999999", {"label": "a"}).status_code == 404
     not_in_review = expert.post(f"/reviews/{ids['q0']}", {"label": "a"})  # complete
     assert not_in_review.status_code == 409
-    (_, worker), = _users(app, manager, "worker", "nosy")
+    (_, worker), = make_users(app, manager, "nosy")
     assert worker.post(path, {"label": "a"}).status_code == 403
 
     assert expert.post(path, {"label": "a"}).status_code == 200
@@ -147,7 +113,7 @@ def test_resolution_refusals(app, manager, expert):
     assert again.status_code == 409
     assert again.get_json()["error"]["code"] == "already_resolved"
     assert expert.post(path, {"label": "c"}).status_code == 409
-    assert _results(manager, pid)["d1"]["label"] == "a"
+    assert results_by_name(manager, pid)["d1"]["label"] == "a"
 
 
 def test_promote_to_gold_turns_the_item_into_gold(app, manager, expert):
@@ -159,7 +125,7 @@ def test_promote_to_gold_turns_the_item_into_gold(app, manager, expert):
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["promoted_to_gold"] is True
 
-    assert "d2" not in _results(manager, pid)
+    assert "d2" not in results_by_name(manager, pid)
     after = manager.get(f"/projects/{pid}").get_json()["progress"]
     assert (after["items"], after["gold"], after["in_review"]) == (2, 1, 1)
     with app.app_context():

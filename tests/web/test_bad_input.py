@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,22 +15,13 @@ from sqlalchemy import select
 import config
 from crowd import create_app
 from tests.conftest import Api, Clock
+from tests.support import answered_then_leased, api_routes
 
 PASSWORD = "password-123"
 JSON = "application/json"
 BIG_ID = 999999
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap hashes for the users these tests make (scrypt is the cost of every setup)."""
-    from werkzeug.security import generate_password_hash
-
-    from crowd.services import accounts
-
-    monkeypatch.setattr(accounts, "generate_password_hash",
-                        lambda password, method=None: generate_password_hash(
-                            password, method="pbkdf2:sha256:1"))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 # --- the scene every test works in -------------------------------------------------------
@@ -53,17 +43,9 @@ class Scene:
 @pytest.fixture
 def scene(manager: Api, make_project: Callable[..., dict[str, Any]],
           make_user: Callable[..., tuple[int, str]]) -> Scene:
-    project = make_project(n_items=4, n_gold=1, redundancy=1, max_redundancy=1,
-                           confidence_threshold=1.0)["id"]
-    worker_id, worker_token = make_user("worker", username="scene-worker")
-    worker = manager.as_(worker_token)
-    first = worker.post(f"/projects/{project}/next").get_json()
-    answered = worker.post(f"/assignments/{first['assignment_id']}/answer", {"label": "a"})
-    assert answered.status_code == 200, answered.get_json()
-    second = worker.post(f"/projects/{project}/next")
-    assert second.status_code == 200, second.get_json()
-    return Scene(project, worker_id, second.get_json()["assignment_id"], first["item"]["id"],
-                 str(manager.token), worker_token, make_user("expert")[1])
+    live = answered_then_leased(manager, make_project, make_user, "scene-worker")
+    return Scene(live.project, live.worker_id, live.assignment, live.reviewed_item,
+                 str(manager.token), live.worker_token, make_user("expert")[1])
 
 
 @pytest.fixture
@@ -108,15 +90,6 @@ def assert_error(response: Any, status: int | set[int], code: str | None = None,
     if mentions is not None:
         assert mentions.lower() in error["message"].lower(), error
     return error
-
-
-def api_routes(app: Flask) -> set[tuple[str, str]]:
-    """Every (method, rule with variables blanked) under /api/v1."""
-    return {
-        (method, re.sub(r"<[^>]*>", "<>", rule.rule))
-        for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1")
-        for method in rule.methods or () if method not in ("HEAD", "OPTIONS")
-    }
 
 
 # --- every endpoint that takes a body ------------------------------------------------------

@@ -5,7 +5,6 @@ without an entry in ``EXPECTED`` fails here until someone decides who may call i
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from flask.testing import FlaskClient
 import config
 from crowd import create_app
 from tests.conftest import Api
+from tests.support import answered_then_leased, api_routes
 
 ROLES = ("anonymous", "worker", "expert", "manager", "admin")
 PUBLIC = frozenset(ROLES)
@@ -26,6 +26,8 @@ WORKERS = frozenset({"worker"})
 EXPERTS = frozenset({"expert", "admin"})
 PASSWORD = "password-123"
 WORKER_NAME = "loop-worker"
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 @dataclass
@@ -46,23 +48,6 @@ class Endpoint:
     allowed: frozenset[str]
     path: Callable[[World], str]
     body: Callable[[World], Any] | None = None
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap hashes for the users these tests make (scrypt is the cost of every setup)."""
-    from werkzeug.security import generate_password_hash
-
-    from crowd.services import accounts
-
-    monkeypatch.setattr(accounts, "generate_password_hash",
-                        lambda password, method=None: generate_password_hash(
-                            password, method="pbkdf2:sha256:1"))
-
-
-def rule_key(method: str, rule: str) -> tuple[str, str]:
-    """A route's identity with its converters and variable names blanked out."""
-    return method, re.sub(r"<[^>]*>", "<>", rule)
 
 
 P = "/api/v1/projects/<>"
@@ -106,17 +91,6 @@ EXPECTED: dict[tuple[str, str], Endpoint] = {
 }
 
 
-def api_routes(app: Flask) -> set[tuple[str, str]]:
-    """Every (method, blanked rule) the app serves under /api/v1."""
-    return {
-        rule_key(method, rule.rule)
-        for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/api/v1")
-        for method in rule.methods or ()
-        if method not in ("HEAD", "OPTIONS")
-    }
-
-
 def _discovered() -> list[tuple[str, str]]:
     # Building the app touches no database; it only lays out the URL map.
     return sorted(api_routes(create_app(config.TestConfig("sqlite://"))))
@@ -129,19 +103,10 @@ DISCOVERED = _discovered()
 def world(manager: Api, make_project: Callable[..., dict[str, Any]],
           make_user: Callable[..., tuple[int, str]]) -> World:
     """One label given (its item sent to review), then a second item leased to the worker."""
-    project = make_project(n_items=4, n_gold=1, redundancy=1, max_redundancy=1,
-                           confidence_threshold=1.0)["id"]
-    worker_id, worker_token = make_user("worker", username=WORKER_NAME)
-    worker = manager.as_(worker_token)
-    first = worker.post(f"/projects/{project}/next").get_json()
-    answered = worker.post(f"/assignments/{first['assignment_id']}/answer", {"label": "a"})
-    assert answered.status_code == 200, answered.get_json()
-    second = worker.post(f"/projects/{project}/next")
-    assert second.status_code == 200, second.get_json()
-    tokens: dict[str, str | None] = {"anonymous": None, "worker": worker_token,
+    live = answered_then_leased(manager, make_project, make_user, WORKER_NAME)
+    tokens: dict[str, str | None] = {"anonymous": None, "worker": live.worker_token,
                                      "manager": manager.token}
-    return World(project, worker_id, second.get_json()["assignment_id"],
-                 first["item"]["id"], tokens)
+    return World(live.project, live.worker_id, live.assignment, live.reviewed_item, tokens)
 
 
 def token_for(role: str, world: World, make_user: Callable[..., tuple[int, str]]) -> str | None:
