@@ -1,0 +1,259 @@
+"""What a simulation shows: measures computed from the server's own exports (pure),
+and the printed report."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+# The targets of the issue that asked for the simulator, checked on every report.
+TARGET_ACCURACY = 0.97
+TARGET_LABELS_PER_ITEM = 4.5
+SANCTIONS = ("retraining", "suspended")
+# Items whose label counts towards accuracy: completed by the crowd, resolved by
+# the (oracle) expert, or waiting in review with the crowd's best label.
+SCORED_STATUSES = ("complete", "resolved", "in_review")
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def accuracy(results: Iterable[Mapping[str, Any]], truth: Mapping[str, str]) -> dict[str, Any]:
+    """Accuracy against ``truth`` (external id -> label) of the result rows.
+
+    ``overall`` is over items in ``SCORED_STATUSES`` with a label; ``crowd`` over
+    those the crowd completed (no expert involved); ``statuses`` counts every row.
+    """
+    statuses: Counter[str] = Counter()
+    scored = correct = crowd = crowd_correct = 0
+    for row in results:
+        statuses[row["status"]] += 1
+        if row["status"] not in SCORED_STATUSES or row.get("label") is None:
+            continue
+        hit = row["label"] == truth[row["external_id"]]
+        scored += 1
+        correct += hit
+        if row["status"] == "complete":
+            crowd += 1
+            crowd_correct += hit
+    return {"overall": correct / scored if scored else None, "scored": scored,
+            "crowd": crowd_correct / crowd if crowd else None, "crowd_items": crowd,
+            "statuses": dict(sorted(statuses.items()))}
+
+
+def label_effort(labels: Iterable[Mapping[str, Any]], n_items: int) -> dict[str, Any]:
+    """Work labels per item (all paid for, and those still counted) and gold answers by mode."""
+    work = counted = 0
+    gold: Counter[str] = Counter()
+    for row in labels:
+        if row["is_gold"]:
+            gold[row["mode"]] += 1
+        else:
+            work += 1
+            counted += bool(row.get("counted", True))
+    return {"work_labels": work, "labels_per_item": work / n_items if n_items else None,
+            "counted_labels_per_item": counted / n_items if n_items else None,
+            "discounted_labels": work - counted,
+            "gold_answers": sum(gold.values()), "gold_by_mode": dict(sorted(gold.items()))}
+
+
+def first_sanction(history: Sequence[Mapping[str, Any]], since: datetime | None = None
+                   ) -> Mapping[str, Any] | None:
+    """The first move to retraining or suspension (at or after ``since``), or None."""
+    for event in history:
+        if event["to"] in SANCTIONS and (since is None or _time(event["at"]) >= since):
+            return event
+    return None
+
+
+def drift_delay(
+    rows: Sequence[Mapping[str, Any]], onset_ref: str | None,
+    history: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """How many hidden-gold answers a drifter gave from its onset until sanctioned.
+
+    ``rows`` are the drifter's own labels in the order given (the labels export);
+    ``onset_ref`` is the external id of its first degraded answer. The count is
+    of ``is_gold`` work-mode answers from that answer on, up to and including the
+    moment of the first move to retraining or suspension after it.
+    """
+    if onset_ref is None:
+        return {"reached_onset": False, "sanctioned": False, "gold_after_onset": 0,
+                "delay": None, "reason": None}
+    start = next((i for i, r in enumerate(rows) if r["external_id"] == onset_ref), None)
+    if start is None:
+        raise ValueError(f"the onset answer {onset_ref!r} is not among the worker's labels")
+    onset_at = _time(rows[start]["created_at"])
+    event = first_sanction(history, onset_at)
+    gold = [_time(r["created_at"]) for r in rows[start:] if r["is_gold"] and r["mode"] == "work"]
+    if event is None:
+        return {"reached_onset": True, "sanctioned": False, "gold_after_onset": len(gold),
+                "delay": None, "reason": None}
+    at = _time(event["at"])
+    return {"reached_onset": True, "sanctioned": True, "gold_after_onset": len(gold),
+            "delay": sum(t <= at for t in gold), "reason": event["reason_code"],
+            "state": event["to"]}
+
+
+def build(sim: Any, collected: Any, server: str) -> dict[str, Any]:
+    """The report of a finished ``Simulation`` and what was ``Collected`` from it."""
+    s, project = sim.settings, sim.project
+    truth = {ref: project.labels[c] for ref, c in project.truth.items()}
+    by_worker: dict[str, list[Mapping[str, Any]]] = {}
+    for row in collected.labels:
+        by_worker.setdefault(row["worker"], []).append(row)
+    table = {row["username"]: row for row in collected.workers}
+    kinds: dict[str, dict[str, Any]] = {}
+    drifters, sanctioned_reliable = [], []
+    for worker in sim.workers:
+        standing = table.get(worker.username, {})
+        state = standing.get("state", "never started")
+        history = collected.histories.get(worker.username, [])
+        kind = kinds.setdefault(worker.model.kind, {"workers": 0, "states": Counter(),
+                                                    "work_labels": 0, "ever_active": 0})
+        kind["workers"] += 1
+        kind["states"][state] += 1
+        kind["work_labels"] += standing.get("labels", 0)
+        kind["ever_active"] += any(e["to"] == "active" for e in history)
+        if worker.model.kind == "drifter":
+            delay = drift_delay(by_worker.get(worker.username, []), worker.onset_ref, history)
+            drifters.append({"worker": worker.username, "final_state": state, **delay})
+        if worker.model.kind == "reliable":
+            event = first_sanction(history)
+            if event is not None:
+                sanctioned_reliable.append({"worker": worker.username, "to": event["to"],
+                                            "reason": event["reason_code"],
+                                            "final_state": state})
+    for kind in kinds.values():
+        kind["states"] = dict(sorted(kind["states"].items()))
+    acc = accuracy(collected.results, truth)
+    effort = label_effort(collected.labels, s.items)
+    reliable_suspended = [w["worker"] for w in sanctioned_reliable
+                          if w["final_state"] == "suspended"]
+    bound = 2 * s.drift_window
+    onset_drifters = [d for d in drifters if d["reached_onset"]]
+    caught = [d for d in onset_drifters if d["sanctioned"] and d["delay"] <= bound]
+    # Uncaught, but the project ended before they had given ``bound`` gold answers.
+    unfinished = [d for d in onset_drifters
+                  if not d["sanctioned"] and d["gold_after_onset"] <= bound]
+    targets = {
+        "accuracy": {"target": f">= {TARGET_ACCURACY}", "value": acc["overall"],
+                     "met": acc["overall"] is not None and acc["overall"] >= TARGET_ACCURACY},
+        "labels_per_item": {"target": f"<= {TARGET_LABELS_PER_ITEM}",
+                            "value": effort["labels_per_item"],
+                            "met": effort["labels_per_item"] is not None
+                            and effort["labels_per_item"] <= TARGET_LABELS_PER_ITEM},
+        "drifters_caught": {"target": f"every drifter within {bound} gold answers of its onset",
+                            "value": f"{len(caught)}/{len(onset_drifters)}",
+                            "met": len(caught) == len(onset_drifters),
+                            "uncaught_before_bound": len(unfinished)},
+        "no_reliable_suspended": {"target": "0 reliable workers suspended",
+                                  "value": len(reliable_suspended),
+                                  "met": not reliable_suspended},
+    }
+    return {
+        "seed": s.seed, "server": server, "project_id": project.id,
+        "settings": {"workers": s.workers, "shares": dict(zip(
+            ("reliable", "spammers", "adversaries", "drifters"), s.shares, strict=True)),
+            "items": s.items, "gold_items": s.gold_items, "classes": s.classes,
+            **s.project_settings(), "drift_onset": s.drift_onset, "threads": s.threads,
+            "aggregate_every": s.aggregate_every},
+        "run": {"answers": collected.answers, "seconds": round(collected.seconds, 1),
+                "setup_seconds": round(sim.setup_seconds, 1),
+                "answers_per_second": round(collected.answers / collected.seconds, 1)
+                if collected.seconds else None,
+                "aggregations": collected.aggregations,
+                "aggregation_seconds": round(collected.aggregation_seconds, 1),
+                "aggregation_changes": dict(sorted(collected.aggregation_changes.items())),
+                "http_statuses": {str(k): v for k, v in sorted(collected.statuses.items())},
+                "reconnects": collected.reconnects, "problems": collected.problems[:20]},
+        "progress": collected.project.get("progress"), "accuracy": acc, "effort": effort,
+        "expert_reviews": {"resolved": sum(collected.reviews.values()),
+                           "by_reason": dict(sorted(collected.reviews.items()))},
+        "drifters": drifters, "drift_bound": bound,
+        "reliable_sanctioned": sanctioned_reliable, "reliable_suspended": reliable_suspended,
+        "workers_by_kind": kinds, "targets": targets,
+    }
+
+
+def _pct(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def render(report: Mapping[str, Any]) -> str:
+    """The report as text for a person."""
+    s, run, acc, effort = report["settings"], report["run"], report["accuracy"], report["effort"]
+    kinds = report["workers_by_kind"]
+    crowd = ", ".join(f"{v['workers']} {k}" for k, v in kinds.items())
+    lines = [
+        f"crowd simulate (seed {report['seed']}): {s['workers']} workers ({crowd}), "
+        f"{s['items']} items + {s['gold_items']} gold, {s['classes']} classes",
+        f"server: {report['server']}, project {report['project_id']}",
+        f"settings: redundancy {s['redundancy']}, max_redundancy {s['max_redundancy']}, "
+        f"confidence {s['confidence_threshold']}, gold_rate {s['gold_rate']}, qualification "
+        f"{s['qualification_size']} at {s['qualification_accuracy']}, min_accuracy "
+        f"{s['min_accuracy']}, drift_window {s['drift_window']}, drift onset after "
+        f"{s['drift_onset']} work answers",
+        f"run: {run['answers']} answers in {run['seconds']} s ({run['answers_per_second']}/s; "
+        f"setup {run['setup_seconds']} s), "
+        f"{run['aggregations']} aggregations ({run['aggregation_seconds']} s"
+        + "".join(f"; {k} {v}" if i == 0 else f", {k} {v}"
+                  for i, (k, v) in enumerate(run["aggregation_changes"].items()))
+        + f"), {s['threads']} threads; HTTP "
+        + ", ".join(f"{k}: {v}" for k, v in run["http_statuses"].items())
+        + f"; {len(run['problems'])} problem(s)",
+        "",
+        "items: " + ", ".join(f"{k} {v}" for k, v in acc["statuses"].items()),
+        f"accuracy: {_pct(acc['overall'])} over {acc['scored']} items with a result "
+        f"(complete, resolved, or in_review with a crowd label); crowd alone "
+        f"{_pct(acc['crowd'])} over {acc['crowd_items']} complete items",
+        f"labels per item: {_pct(effort['labels_per_item'], 2)} ({effort['work_labels']} work "
+        f"labels; {_pct(effort['counted_labels_per_item'], 2)} still counted, "
+        f"{effort['discounted_labels']} discounted after drift)",
+        f"gold answers spent: {effort['gold_answers']} ("
+        + ", ".join(f"{k} {v}" for k, v in effort["gold_by_mode"].items()) + ")",
+        f"expert reviews: {report['expert_reviews']['resolved']} items resolved by the oracle "
+        "expert (" + (", ".join(f"{k} {v}" for k, v in
+                                 report["expert_reviews"]["by_reason"].items()) or "none") + ")",
+        "",
+        f"drifters (hidden-gold answers from onset to retraining or suspension; "
+        f"bound 2 x drift_window = {report['drift_bound']}):",
+    ]
+    for d in report["drifters"]:
+        if not d["reached_onset"]:
+            what = "never reached its onset"
+        elif d["sanctioned"]:
+            what = (f"{d['state']} after {d['delay']} gold answers ({d['reason']}); "
+                    f"{d['gold_after_onset']} gold after onset in all")
+        else:
+            what = f"NOT sanctioned; {d['gold_after_onset']} gold answers after onset"
+            if d["gold_after_onset"] <= report["drift_bound"]:
+                what += " (the project ended before the bound)"
+        lines.append(f"  {d['worker']}: {what}; now {d['final_state']}")
+    sanctioned = report["reliable_sanctioned"]
+    lines.append(f"reliable workers sanctioned: {len(sanctioned)}"
+                 + "".join(f"\n  {w['worker']}: {w['to']} ({w['reason']}), now {w['final_state']}"
+                           for w in sanctioned))
+    lines.append(f"reliable workers suspended: {len(report['reliable_suspended'])}"
+                 + (" (" + ", ".join(report["reliable_suspended"]) + ")"
+                    if report["reliable_suspended"] else ""))
+    lines.append("workers by kind: " + "; ".join(
+        f"{k}: {', '.join(f'{s} {n}' for s, n in v['states'].items())}, "
+        f"{v['ever_active']} ever active, {v['work_labels']} work labels"
+        for k, v in kinds.items()))
+    lines.append("")
+    lines.append("targets:")
+    for name, t in report["targets"].items():
+        value = t["value"]
+        shown = _pct(value) if isinstance(value, float) else value
+        note = ""
+        if t.get("uncaught_before_bound"):
+            note = (f"; {t['uncaught_before_bound']} still uncaught when the project ended, "
+                    "before their bound")
+        lines.append(f"  {'met   ' if t['met'] else 'MISSED'} {name}: {shown} "
+                     f"({t['target']}{note})")
+    for problem in run["problems"]:
+        lines.append(f"problem: {problem}")
+    return "\n".join(lines)
