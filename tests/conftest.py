@@ -166,3 +166,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if in_ci() and skipped and exitstatus == 0:
         reporter.write_line(f"CI: {skipped} test(s) were skipped; failing the run", red=True)
         session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many database tests passed on each backend, so a CI log shows both ran."""
+    counts = {backend: 0 for backend in backends()}
+    for report in terminalreporter.stats.get("passed", []):
+        for backend in counts:
+            if f"[{backend}" in report.nodeid or f"-{backend}" in report.nodeid:
+                counts[backend] += 1
+    summary = ", ".join(f"{n} on {backend}" for backend, n in counts.items())
+    terminalreporter.write_line(f"database tests passed: {summary}")
