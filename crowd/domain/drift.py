@@ -6,9 +6,9 @@ we act only when k correct out of n would happen with probability below
 ``alpha`` (1%) for a worker exactly at the floor. A worker *above* the floor
 fails it far more rarely still (at 0.85 against a 0.7 floor, a 20-answer window
 fires with probability ~5e-6), so noise in a good worker's stream does not
-trigger it, while a worker who has truly dropped (say to 0.3) fails it once
-roughly half the window holds post-drift answers. The test only runs on a full
-window, so a few early misses cannot condemn a newcomer.
+trigger it, while a worker who has truly dropped (say to 0.3) fails it after
+a median of about 16 post-drift answers in a 20-answer window. The test only
+runs on a full window, so a few early misses cannot condemn a newcomer.
 """
 from __future__ import annotations
 
