@@ -5,7 +5,14 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from crowd.persistence import AggregationRun, Assignment, Label, Project, WorkerStanding, utcnow
+from crowd.persistence import (
+    AggregationRun,
+    Assignment,
+    Label,
+    Project,
+    WorkerStanding,
+    utcnow,
+)
 from crowd.services.aggregation_runs import aggregate_project
 from crowd.services.drift import check_estimated_drift, check_gold_drift
 

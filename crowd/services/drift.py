@@ -8,7 +8,7 @@ import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crowd.domain.drift import binomial_cdf, check_window, ALPHA
+from crowd.domain.drift import ALPHA, binomial_cdf, check_window
 from crowd.domain.qualification import StateChange
 from crowd.persistence import Item, Label, Project, WorkerStanding
 from crowd.services.settling import settle_item

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Response, request
 
 from crowd.extensions import db
 from crowd.services import exports, projects
 from crowd.web.api import bp
 from crowd.web.api.common import MANAGER, require
-
-MEDIA = {"json": "application/json", "jsonl": "application/x-ndjson", "csv": "text/csv"}
+from crowd.web.downloads import download
 
 
 def streamed(project_id: int, kind: str, rows: Any, columns: tuple[str, ...],
@@ -19,10 +18,7 @@ def streamed(project_id: int, kind: str, rows: Any, columns: tuple[str, ...],
     projects.get_project(db.session, project_id)
     fmt = exports.check_format(request.args.get("format", allowed[0]), allowed)
     body = exports.stream(db.readonly_session, rows, fmt, columns)
-    response = Response(stream_with_context(body), mimetype=MEDIA[fmt])
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="project-{project_id}-{kind}.{fmt}"')
-    return response
+    return download(body, fmt, f"project-{project_id}-{kind}.{fmt}")
 
 
 @bp.get("/projects/<int:project_id>/results")

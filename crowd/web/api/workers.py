@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import request
 
 from crowd import runtime
 from crowd.extensions import db
 from crowd.services import exports, standing_report
 from crowd.web.api import bp
 from crowd.web.api.common import MANAGER, json_body, require, user
+from crowd.web.downloads import download
 
 REPORT_COLUMNS = ("worker", "username", "state", "gold_seen", "gold_correct", "gold_accuracy",
                   "gold_accuracy_posterior", "estimated_accuracy", "labels", "state_reason",
@@ -24,11 +25,8 @@ def list_workers(project_id: int) -> Any:
     table = standing_report.worker_table(db.session, project_id)
     if fmt == "json":
         return {"workers": table}
-    media = "text/csv" if fmt == "csv" else "application/x-ndjson"
-    response = Response(exports.render(table, fmt, REPORT_COLUMNS), mimetype=media)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="project-{project_id}-workers.{fmt}"')
-    return response
+    return download(exports.render(table, fmt, REPORT_COLUMNS), fmt,
+                    f"project-{project_id}-workers.{fmt}")
 
 
 @bp.get("/projects/<int:project_id>/workers/<int:worker_id>")

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, stream_with_context, url_for
+from flask import (
+    abort,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -11,6 +17,7 @@ from crowd import runtime
 from crowd.domain.errors import CrowdError
 from crowd.extensions import db
 from crowd.services import aggregation_runs, exports, projects, quality, standing_report
+from crowd.web.downloads import MEDIA, download
 from crowd.web.ui import bp
 from crowd.web.ui.access import role_required
 from crowd.web.ui.forms import StateForm
@@ -19,7 +26,6 @@ DOWNLOADS = {
     "results": (exports.result_rows, exports.RESULT_COLUMNS),
     "labels": (exports.label_rows, exports.LABEL_COLUMNS),
 }
-MEDIA = {"csv": "text/csv", "jsonl": "application/x-ndjson", "json": "application/json"}
 
 
 @bp.get("/manage/<int:project_id>")
@@ -72,7 +78,4 @@ def manage_download(project_id: int, kind: str, fmt: str) -> Any:
     projects.get_project(db.session, project_id)
     rows, columns = DOWNLOADS[kind]
     body = exports.stream(db.readonly_session, lambda s: rows(s, project_id), fmt, columns)
-    response = Response(stream_with_context(body), mimetype=MEDIA[fmt])
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="project-{project_id}-{kind}.{fmt}"')
-    return response
+    return download(body, fmt, f"project-{project_id}-{kind}.{fmt}")
