@@ -116,10 +116,13 @@ def make_user(app: Flask) -> Callable[..., tuple[int, str]]:
     return build
 
 
-@pytest.fixture
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap hashes for the users a test makes (scrypt is the cost of every setup).
-    Not autouse: a module opts in with ``pytest.mark.usefixtures("fast_password_hashing")``."""
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap hashes for the users a test makes: scrypt (~50-300 ms a hash on this
+    machine) was most of the suite's time. A test of hashing itself opts out with
+    ``@pytest.mark.real_password_hashing``."""
+    if request.node.get_closest_marker("real_password_hashing"):
+        return
     from werkzeug.security import generate_password_hash
 
     from crowd.services import accounts
@@ -156,6 +159,38 @@ def make_project(manager: Api) -> Callable[..., dict[str, Any]]:
     return build
 
 
+def _needs_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    params = callspec.id.split("-") if callspec else []
+    return "postgresql" in params or item.get_closest_marker("postgresql") is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without ``CROWD_TEST_DATABASE_URL`` (and outside CI) leave the PostgreSQL half
+    out, said once in the header and once in the summary, instead of a skip per test."""
+    from tests.databases import in_ci, postgres_configured
+
+    if postgres_configured() or in_ci():
+        return
+    left_out = [item for item in items if _needs_postgres(item)]
+    if left_out:
+        items[:] = [item for item in items if not _needs_postgres(item)]
+        config.hook.pytest_deselected(items=left_out)
+
+
+def _postgres_left_out() -> bool:
+    from tests.databases import in_ci, postgres_configured
+
+    return not postgres_configured() and not in_ci()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if _postgres_left_out():
+        return ("PostgreSQL half skipped: CROWD_TEST_DATABASE_URL is not set "
+                "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    return None
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI a skipped test is a failure: the PostgreSQL run, the shared data sets
     and the browser must all have been there."""
@@ -177,3 +212,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
                 counts[backend] += 1
     summary = ", ".join(f"{n} on {backend}" for backend, n in counts.items())
     terminalreporter.write_line(f"database tests passed: {summary}")
+    if _postgres_left_out():
+        terminalreporter.write_line("PostgreSQL half skipped: set CROWD_TEST_DATABASE_URL "
+                                    "to run the database tests on PostgreSQL too")

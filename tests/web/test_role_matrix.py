@@ -27,7 +27,6 @@ EXPERTS = frozenset({"expert", "admin"})
 PASSWORD = "password-123"
 WORKER_NAME = "loop-worker"
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 @dataclass
@@ -195,7 +194,7 @@ def gold_item_ids(app: Flask, project_id: int) -> set[int]:
 
     with app.app_context():
         return set(db.session.scalars(
-            select(Item.id).where(Item.project_id == project_id, Item.is_gold.is_(True))))
+            select(Item.public_id).where(Item.project_id == project_id, Item.is_gold.is_(True))))
 
 
 def test_worker_responses_never_reveal_gold_labels_results_or_scores(
