@@ -43,6 +43,8 @@ class BaseConfig:
         self.DATABASE_URL = _env(
             "DATABASE_URL", f"sqlite:///{self.INSTANCE_PATH / 'crowd.sqlite'}"
         )
+        # Seconds a new PostgreSQL connection may take before the request fails (503).
+        self.DATABASE_CONNECT_TIMEOUT = _env_int("DATABASE_CONNECT_TIMEOUT", 5)
         self.SECRET_KEY = _env("SECRET_KEY", DEFAULT_SECRET)
         self.MAX_IMPORT_BYTES = _env_int("MAX_IMPORT_BYTES", 50 * 1024 * 1024)
         self.MAX_CONTENT_LENGTH = self.MAX_IMPORT_BYTES
@@ -50,6 +52,8 @@ class BaseConfig:
             _env_int("RANDOM_SEED", 0) if os.environ.get("CROWD_RANDOM_SEED") else None
         )
         self.SCHEDULER_ENABLED = _env_bool("SCHEDULER_ENABLED", False)
+        # "text" (readable, as before) or "json": one JSON line per request on stderr.
+        self.LOG_FORMAT = _env("LOG_FORMAT", "text").strip().lower()
         self.AGGREGATE_INTERVAL_SECONDS = _env_int("AGGREGATE_INTERVAL_SECONDS", 300)
         self.DRIFT_INTERVAL_SECONDS = _env_int("DRIFT_INTERVAL_SECONDS", 120)
         self.LEASE_CLEANUP_INTERVAL_SECONDS = _env_int("LEASE_CLEANUP_INTERVAL_SECONDS", 60)

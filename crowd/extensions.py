@@ -8,7 +8,8 @@ from typing import Any
 from flask import Flask, current_app, g
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm import Session, sessionmaker
 
 READONLY = "crowd_readonly"
@@ -39,13 +40,23 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` with the settings crowd relies on."""
+DEFAULT_CONNECT_TIMEOUT = 5
+
+
+def make_engine(url: str, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with the settings crowd relies on.
+
+    ``connect_timeout`` (seconds, PostgreSQL only) bounds how long opening a
+    connection may take, so an unreachable server fails the request quickly
+    (503) instead of holding a worker thread; a ``connect_timeout`` in the URL wins.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    connect_args = {} if "connect_timeout=" in url else {"connect_timeout": connect_timeout}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         connect_args=connect_args, **kwargs)
 
 
 class Database:
@@ -55,7 +66,8 @@ class Database:
         url = app.config["DATABASE_URL"]
         if url.startswith("sqlite:///") and ":memory:" not in url:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(url)
+        engine = make_engine(
+            url, app.config.get("DATABASE_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT))
         app.extensions["crowd_db"] = _Bound(engine, sessionmaker(engine, expire_on_commit=False))
         app.teardown_appcontext(self._remove)
 
@@ -79,6 +91,31 @@ class Database:
         """A new session whose SQLite transactions do not take the write lock."""
         bound = self._bound()
         return bound.factory(bind=bound.engine.execution_options(**{READONLY: True}))
+
+    @staticmethod
+    def discard() -> None:
+        """Roll back and drop this request's session after a database failure.
+
+        A connection that cannot even roll back (the server went away) is
+        invalidated, so the pool opens a fresh one instead of reusing it. Loaded
+        objects (the request's user) are detached first, keeping at least their
+        primary key even when the failed flush or commit expired them, so the
+        request log can still read ``user.id`` without a query.
+        """
+        session = g.pop("db_session", None)
+        if session is None:
+            return
+        for obj in list(session.identity_map.values()):
+            state = inspect(obj)
+            for column, value in zip(state.mapper.primary_key, state.identity or (), strict=False):
+                set_committed_value(obj, state.mapper.get_property_by_column(column).key, value)
+        session.expunge_all()
+        try:
+            session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone; drop it
+            session.invalidate()
+        else:
+            session.close()
 
     @staticmethod
     def _remove(_exc: BaseException | None) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from crowd.web import errors
+from crowd.web import errors, limits
 
 # Ids are 32-bit INTEGER columns: a larger number names no row. Without this
 # bound such a URL reaches the database and fails there (a 500, not a 404).
@@ -25,10 +25,13 @@ def register(app: Flask) -> None:
     """Register blueprints, user loading and error handlers on ``app``."""
     from crowd.extensions import csrf
     from crowd.web.api import bp as api_bp
+    from crowd.web.health import bp as health_bp
     from crowd.web.ui import bp as ui_bp
 
     app.url_map.converters["int"] = IdConverter  # before any rule is added
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never cookies
     app.register_blueprint(api_bp)
     app.register_blueprint(ui_bp)
+    app.register_blueprint(health_bp)
     errors.register(app)
+    limits.register(app)

@@ -1,10 +1,14 @@
 """Turning refusals into JSON errors: ``{"error": {"code", "message"}}``."""
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
+import psycopg
 from flask import Flask, Response, jsonify, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from crowd.domain.errors import (
@@ -51,8 +55,78 @@ def status_of(error: CrowdError) -> int:
     return 400
 
 
+# Seconds a client should wait before retrying after a 503 (database unavailable).
+RETRY_AFTER_SECONDS = 1
+# Failures of the database rather than of a statement: a retry may well succeed.
+UNAVAILABLE = (
+    sa_exc.OperationalError,  # connection refused or lost, SQLite "database is locked"
+    sa_exc.InterfaceError,  # a connection already closed
+    sa_exc.TimeoutError,  # no pooled connection came free in time
+    psycopg.OperationalError, sqlite3.OperationalError,  # unwrapped, if one slips through
+)
+
+
+# SQLite calls a missing table or a syntax error an OperationalError too: those are
+# bugs (500); only these messages say the file is busy or cannot be used just now.
+SQLITE_TRANSIENT = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database could not be reached or used just now."""
+    cause = getattr(error, "orig", None) or error
+    if isinstance(cause, sqlite3.Error):
+        return isinstance(cause, sqlite3.OperationalError) and any(
+            mark in str(cause).lower() for mark in SQLITE_TRANSIENT)
+    if isinstance(error, UNAVAILABLE):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and bool(error.connection_invalidated)
+
+
+def unavailable_response() -> Any:
+    """503 with ``Retry-After``: JSON under /api/ and for /readyz, a short page elsewhere."""
+    message = "the database is unavailable just now; retry shortly"
+    if _is_api() or request.path == "/readyz":
+        response, status = error_response(503, "database_unavailable", message)
+    else:
+        response, status = Response("Service unavailable: " + message + "\n",
+                                    mimetype="text/plain"), 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, status
+
+
+_quiet = {"until": 0.0, "skipped": 0}  # one warning a second, not one per failed request
+
+
+def _log_unavailable(app: Flask, error: Exception) -> None:
+    now = time.monotonic()
+    if now < _quiet["until"]:
+        _quiet["skipped"] += 1
+        return
+    skipped, _quiet["skipped"], _quiet["until"] = _quiet["skipped"], 0, now + 1.0
+    text = str(error).strip()
+    app.logger.warning("database unavailable (%s): %s%s", type(error).__name__,
+                       text.splitlines()[0] if text else "",
+                       f" [and {skipped} more since the last warning]" if skipped else "")
+
+
 def _is_api() -> bool:
     return request.path.startswith("/api/")
+
+
+def _no_method_matches(app: Flask, error: HTTPException) -> bool:
+    """Whether a 405 is really a 404: werkzeug answers 405 when a rule of the same shape
+    serves another method, before that rule's converter has refused the value (an id
+    beyond the range, say), so re-match with each method it offered."""
+    adapter = app.url_map.bind_to_environ(request.environ)
+    for method in getattr(error, "valid_methods", None) or ():
+        try:
+            adapter.match(method=method)
+        except HTTPException as refusal:
+            if refusal.code in (404, 405):
+                continue
+            return False  # a redirect: the URL does match
+        return False
+    return True
 
 
 def register(app: Flask) -> None:
@@ -74,14 +148,32 @@ def register(app: Flask) -> None:
             return error
         status = error.code or 500
         message = error.description or error.name
+        if status == 405 and _no_method_matches(app, error):
+            status, message = 404, "The requested URL was not found on the server."
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             message = f"the request body is larger than the limit of {limit} bytes"
         return error_response(status, HTTP_CODES.get(status, "error"), message)
 
+    @app.errorhandler(sa_exc.DBAPIError)
+    @app.errorhandler(sa_exc.TimeoutError)
+    @app.errorhandler(psycopg.OperationalError)
+    @app.errorhandler(sqlite3.OperationalError)
+    def _database_error(error: Exception) -> Any:
+        if not database_unavailable(error):
+            raise error  # a bug, not an outage: Flask logs it and answers 500
+        from crowd.extensions import db
+
+        db.discard()
+        _log_unavailable(app, error)
+        return unavailable_response()
+
     @app.errorhandler(InternalServerError)
     def _server_error(error: InternalServerError) -> Any:
-        app.logger.exception("unhandled error", exc_info=error.original_exception)
+        # Flask has logged the traceback already (once, with the request id in JSON mode).
+        from crowd.web.request_log import request_id
+
         if not _is_api():
-            return "Internal server error", 500
-        return error_response(500, "internal", "an unexpected error happened; it was logged")
+            return f"Internal server error (request id {request_id()})", 500
+        return jsonify({"error": {"code": "internal", "request_id": request_id(),
+                                  "message": "an unexpected error happened; it was logged"}}), 500
