@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from crowd.domain.errors import Conflict, Forbidden, InvalidInput
+from crowd.domain.text import MAX_PASSWORD, clean_text, text_problem
 from crowd.persistence import ROLES, ApiToken, User, utcnow
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,80}$")
@@ -39,15 +40,16 @@ def create_user(
     A manager may create workers and experts; only an admin (or the operator)
     creates managers and admins.
     """
-    if not isinstance(username, str) or not USERNAME_RE.match(username):
+    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
         raise InvalidInput(
             "username must be 1-80 letters, digits or . _ @ -", code="invalid_username"
         )
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidInput(
-            f"password must be a string of at least {MIN_PASSWORD} characters",
+            f"password must be a string of {MIN_PASSWORD} to {MAX_PASSWORD} characters",
             code="invalid_password",
         )
+    clean_text(password, "password", code="invalid_password")
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", code="invalid_role")
     if actor is not None and actor.role != "admin" and role in ("manager", "admin"):
@@ -72,6 +74,8 @@ def authenticate(session: Session, username: object, password: object) -> User |
     """The active user with these credentials, or None."""
     if not isinstance(username, str) or not isinstance(password, str):
         return None
+    if text_problem(username) or text_problem(password) or len(password) > MAX_PASSWORD:
+        return None  # no such user could exist (nor be looked up: PostgreSQL refuses NUL)
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)

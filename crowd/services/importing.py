@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from crowd.domain.errors import BadRequest, InvalidInput, NotFound
 from crowd.domain.gold import shuffle_keys
+from crowd.domain.text import MAX_EXTERNAL_ID, MAX_ITEM_DATA_BYTES, MAX_ITEM_DEPTH, check_json
 from crowd.persistence import Item, Project
+from crowd.persistence.projects import fresh_public_ids
 
 FORMATS = ("json", "jsonl", "csv")
 RESERVED_CSV_COLUMNS = {"external_id", "gold_label", "priority", "data"}
@@ -138,19 +140,23 @@ def validate_row(row: Any, labels: set[str]) -> dict[str, Any]:
     """A clean item row, or ``InvalidInput`` naming the first problem."""
     if not isinstance(row, dict):
         raise InvalidInput("an item must be a JSON object")
+    check_json(row, "", max_depth=MAX_ITEM_DEPTH + 1)  # the row object, then its data
     unknown = set(row) - {"external_id", "data", "gold_label", "priority"}
     if unknown:
         raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}")
     external_id = row.get("external_id")
     if isinstance(external_id, int) and not isinstance(external_id, bool):
         external_id = str(external_id)
-    if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > 255:
-        raise InvalidInput("external_id must be a non-empty string of at most 255 characters")
-    if "\x00" in external_id:
-        raise InvalidInput("external_id must not contain NUL characters")
+    if (not isinstance(external_id, str) or not external_id.strip()
+            or len(external_id) > MAX_EXTERNAL_ID):
+        raise InvalidInput(
+            f"external_id must be a non-empty string of at most {MAX_EXTERNAL_ID} characters")
     data = row.get("data", {})
     if not isinstance(data, dict):
         raise InvalidInput("data must be a JSON object")
+    size = len(json.dumps(data, ensure_ascii=False).encode())
+    if size > MAX_ITEM_DATA_BYTES:
+        raise InvalidInput(f"data is {size} bytes as JSON; the limit is {MAX_ITEM_DATA_BYTES}")
     gold = row.get("gold_label")
     if gold is not None and (not isinstance(gold, str) or gold not in labels):
         raise InvalidInput(f"gold_label {gold!r} is not one of the project's labels")
@@ -210,6 +216,7 @@ def import_items(
     fresh = [item for item in clean if item["external_id"] not in existing]
     report.skipped_duplicates = len(clean) - len(fresh)
     keys = shuffle_keys(rng, len(fresh))
+    public_ids = fresh_public_ids(session, rng, len(fresh))  # opaque: no order, no grouping
     for start in range(0, len(fresh), CHUNK):
         chunk = fresh[start:start + CHUNK]
         session.execute(insert(Item), [
@@ -222,6 +229,7 @@ def import_items(
                 "priority": item["priority"],
                 "needed": project.redundancy,
                 "shuffle_key": keys[start + offset],
+                "public_id": public_ids[start + offset],
                 "status": "open",
             }
             for offset, item in enumerate(chunk)

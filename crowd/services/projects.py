@@ -8,22 +8,24 @@ from sqlalchemy.orm import Session
 
 from crowd.domain.errors import Conflict, InvalidInput, NotFound
 from crowd.domain.settings import SETTING_NAMES, validate_labels, validate_settings
+from crowd.domain.text import MAX_GUIDELINES, MAX_PROJECT_NAME, clean_text
 from crowd.persistence import Item, Label, Project, User
 
 EDITABLE = {"name", "guidelines", "labels", *SETTING_NAMES}
 
 
 def _name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise InvalidInput("name must be a non-empty string of at most 200 characters",
-                           code="invalid_name")
-    return value.strip()
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_PROJECT_NAME:
+        raise InvalidInput(
+            f"name must be a non-empty string of at most {MAX_PROJECT_NAME} characters",
+            code="invalid_name")
+    return clean_text(value, "name", code="invalid_name").strip()
 
 
 def _guidelines(value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidInput("guidelines must be a string", code="invalid_guidelines")
-    return value
+    return clean_text(value, "guidelines", MAX_GUIDELINES, code="invalid_guidelines")
 
 
 def _reject_unknown(body: dict[str, Any], allowed: set[str]) -> None:

@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crowd.domain.errors import InvalidInput, NotFound
-from crowd.domain.qualification import StateChange
+from crowd.domain.qualification import CAP_FACTOR, StateChange, round_progress
 from crowd.domain.reliability import beta_accuracy
+from crowd.domain.text import MAX_REASON, clean_text
 from crowd.persistence import Label, Project, StateEvent, User, WorkerStanding
 from crowd.services.standing import change_state
 
@@ -71,6 +72,7 @@ def override_state(
         raise InvalidInput("state must be active, retraining or suspended", code="invalid_state")
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("a reason is required", code="missing_reason")
+    clean_text(reason, "reason", MAX_REASON, code="invalid_reason")
     project = _project(session, project_id)
     standing = session.scalar(
         select(WorkerStanding)
@@ -94,15 +96,17 @@ def own_standing(session: Session, project_id: int, worker_id: int) -> dict[str,
     """What a worker may see of their own standing: state, reasons, gold record.
 
     Feedback-round gold counts at once; hidden gold only in whole blocks.
+    ``round`` tells a worker in qualification or retraining how far they are.
     """
-    _project(session, project_id)
+    project = _project(session, project_id)
     standing = session.scalar(
         select(WorkerStanding)
         .where(WorkerStanding.project_id == project_id, WorkerStanding.worker_id == worker_id)
     )
     if standing is None:
         return {"project_id": project_id, "state": "new", "gold_seen": 0, "gold_correct": 0,
-                "gold_accuracy": None, "labels": 0, "state_reason": None, "history": []}
+                "gold_accuracy": None, "labels": 0, "state_reason": None, "round": None,
+                "history": []}
     gold = session.execute(
         select(Label.mode, Label.correct)
         .where(Label.project_id == project_id, Label.worker_id == worker_id,
@@ -126,6 +130,7 @@ def own_standing(session: Session, project_id: int, worker_id: int) -> dict[str,
         "gold_correct": sum(bool(c) for c in shown),
         "gold_accuracy": round(sum(bool(c) for c in shown) / len(shown), 4) if shown else None,
         "labels": standing.work_labels,
+        "round": _round(standing, project.qualification_size),
         "history": [
             {"at": _iso(e.created_at), "from": e.from_state, "to": e.to_state,
              "reason_code": e.reason_code, "reason": e.reason,
@@ -135,12 +140,22 @@ def own_standing(session: Session, project_id: int, worker_id: int) -> dict[str,
     }
 
 
+def _round(standing: WorkerStanding, size: int) -> dict[str, Any] | None:
+    """A qualification or retraining round in progress: answered so far and the cap.
+
+    Only round gold (answered with feedback) is counted, never hidden gold; no
+    scores are shown (the worker has had the feedback on each answer).
+    """
+    if standing.state not in ("qualification", "retraining"):
+        return None
+    return {"answered": standing.round_seen, "at_least": max(size, 0),
+            "at_most": CAP_FACTOR * max(size, 0), "text": round_progress(standing.round_seen, size)}
 
 
 def worker_detail(session: Session, project_id: int, worker_id: int) -> dict[str, Any]:
     """A manager's view of one worker: the standing and every recorded state change
-    with its evidence and who made it."""
-    _project(session, project_id)
+    with its evidence and who made it, and the round in progress, if any."""
+    project = _project(session, project_id)
     row = session.execute(
         select(WorkerStanding, User.username)
         .join(User, User.id == WorkerStanding.worker_id)
@@ -151,6 +166,7 @@ def worker_detail(session: Session, project_id: int, worker_id: int) -> dict[str
     actors = {}
     out = standing_json(row[0], row[1])
     out["confusion"] = row[0].confusion
+    out["round"] = _round(row[0], project.qualification_size)
     history = []
     for event in session.scalars(
         select(StateEvent)

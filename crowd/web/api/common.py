@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import json
 from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, request
+from flask import current_app, g, request
 
-from crowd.domain.errors import BadRequest, Forbidden, InvalidInput, Unauthorized
+from crowd.domain.errors import BadRequest, Forbidden, Unauthorized
 from crowd.domain.settings import SETTING_NAMES
+from crowd.domain.text import check_json
 from crowd.persistence import Project, User
+from crowd.web.limits import read_bounded
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,40 +46,42 @@ def require(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
+def request_body() -> bytes:
+    """The raw request body, read once and never past ``MAX_CONTENT_LENGTH`` (413 beyond)."""
+    cached = g.get("request_body")
+    if cached is None:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        stream = request.stream
+        cached = stream.read() if limit is None else read_bounded(stream, limit)
+        g.request_body = cached
+    return cached
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def json_body() -> Any:
-    """The request's JSON body, or ``BadRequest`` naming what is wrong with it."""
+    """The request's JSON body, checked to hold only storable text and sane numbers.
+
+    Unreadable JSON is ``BadRequest`` (400, ``invalid_json``); a key or string
+    with NUL or a lone surrogate anywhere is ``InvalidInput`` (422,
+    ``invalid_text``) naming its path, as are integers beyond 64 bits or
+    nesting deeper than ``MAX_JSON_DEPTH`` (``invalid_number``, ``too_deep``).
+    """
     if not request.is_json:
         raise BadRequest("the body must be JSON (Content-Type: application/json)",
                          code="invalid_json")
     try:
-        body = request.get_json(silent=True)
+        body = json.loads(request_body().decode("utf-8"), parse_constant=_not_a_number)
     except RecursionError:
         raise BadRequest("the JSON body is nested too deeply", code="invalid_json") from None
+    except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
+        raise BadRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
     if body is None:
-        raise BadRequest("the body is not valid JSON", code="invalid_json")
-    if _has_nul(body):
-        raise InvalidInput("text must not contain NUL characters", code="invalid_text")
+        raise BadRequest("the body is not valid JSON (it is null)", code="invalid_json")
+    check_json(body, "")
     return body
-
-
-def _has_nul(body: Any) -> bool:
-    """Whether a string anywhere in ``body`` holds NUL, which PostgreSQL text cannot store.
-
-    Walked with a stack, not recursion: the parser accepts nesting near the
-    interpreter's recursion limit.
-    """
-    stack = [body]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                return True
-        elif isinstance(value, dict):
-            stack.extend(value)
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return False
 
 
 def iso(value: datetime | None) -> str | None:

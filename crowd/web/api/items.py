@@ -11,7 +11,7 @@ from crowd.domain.errors import BadRequest
 from crowd.extensions import db
 from crowd.services import importing, projects
 from crowd.web.api import bp
-from crowd.web.api.common import MANAGER, require
+from crowd.web.api.common import MANAGER, request_body, require
 
 MEDIA_TYPES = {
     "application/json": "json",
@@ -25,7 +25,11 @@ MEDIA_TYPES = {
 
 
 def _upload() -> tuple[bytes, str]:
-    """The uploaded bytes and their format, from a multipart file or the raw body."""
+    """The uploaded bytes and their format, from a multipart file or the raw body.
+
+    Either way no more than ``MAX_CONTENT_LENGTH`` bytes are read: a larger body,
+    chunked or not, is 413 before anything is parsed (see ``crowd.web.limits``).
+    """
     fmt = request.args.get("format")
     upload = request.files.get("file")
     if upload is not None:
@@ -39,7 +43,7 @@ def _upload() -> tuple[bytes, str]:
             raise UnsupportedMediaType(
                 "send application/json, text/csv, application/x-ndjson, or a multipart 'file'"
             )
-        raw = request.get_data()
+        raw = request_body()
     if fmt not in importing.FORMATS:
         raise BadRequest(f"format must be one of {', '.join(importing.FORMATS)}", code="bad_format")
     return raw, fmt
