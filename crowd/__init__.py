@@ -14,7 +14,7 @@ def create_app(config: BaseConfig) -> Flask:
     """Build the app for ``config``: extensions, blueprints, error handlers."""
     from crowd import runtime
     from crowd.extensions import csrf, db, login_manager
-    from crowd.web import register
+    from crowd.web import register, request_log
 
     app = Flask(__name__, template_folder=str(TEMPLATES), instance_path=str(config.INSTANCE_PATH))
     app.config.from_mapping(config.as_flask())
@@ -22,9 +22,8 @@ def create_app(config: BaseConfig) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     runtime.init_app(app)
+    request_log.init_app(app)
     register(app)
-    if app.config.get("SCHEDULER_ENABLED"):
-        from crowd.jobs.schedule import start_background
-
-        start_background(app)
+    # The schedule is never started here: wsgi.py (the web processes), `crowd
+    # scheduler` and `crowd serve` start it; other commands (`crowd db upgrade`) never do.
     return app
