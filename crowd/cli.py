@@ -98,10 +98,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from crowd.jobs.schedule import start_if_enabled
+
     with _app() as app:
+        scheduler = start_if_enabled(app)  # CROWD_SCHEDULER_ENABLED, as in the web processes
         print(f"crowd is serving on http://{args.host}:{args.port}/ (development server; "
-              "use gunicorn in production)")
-        app.run(host=args.host, port=args.port, debug=False, threaded=True)
+              "use gunicorn in production)"
+              + ("; scheduled jobs run in this process" if scheduler else ""))
+        try:
+            app.run(host=args.host, port=args.port, debug=False, threaded=True)
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
     return 0
 
 
