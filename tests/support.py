@@ -2,7 +2,9 @@
 and a project caught mid-flight with an answered item and a live lease."""
 from __future__ import annotations
 
+import json
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,15 +32,22 @@ def make_users(app: Flask, manager: Api, *names: str,
 
 
 def item_names(app: Flask, project_id: int) -> dict[int, str]:
-    """A project's items: external id by item id."""
+    """A project's items: external id by the opaque id workers and experts see."""
     with app.app_context():
         return dict(db.session.execute(
-            select(Item.id, Item.external_id).where(Item.project_id == project_id)).all())
+            select(Item.public_id, Item.external_id).where(Item.project_id == project_id)).all())
 
 
 def item_ids(app: Flask, project_id: int) -> dict[str, int]:
-    """A project's items: item id by external id."""
+    """A project's items: the opaque id workers and experts see, by external id."""
     return {name: item_id for item_id, name in item_names(app, project_id).items()}
+
+
+def internal_ids(app: Flask, project_id: int) -> dict[int, int]:
+    """A project's items: the internal (sequential) id by the opaque one."""
+    with app.app_context():
+        return dict(db.session.execute(
+            select(Item.public_id, Item.id).where(Item.project_id == project_id)).all())
 
 
 def work_through(worker: Api, project_id: int, names: dict[int, str],
@@ -103,3 +112,17 @@ def answered_then_leased(manager: Api, make_project: Callable[..., dict[str, Any
     assert second.status_code == 200, second.get_json()
     return LiveLease(project, worker_id, worker_token, second.get_json()["assignment_id"],
                      first["item"]["id"])
+
+
+def agreeing_label(offer: dict[str, Any]) -> str:
+    """The label every simulated honest worker gives ``offer``'s item: fixed by the
+    item's data, so the crowd agrees and no quality rule sanctions anyone. Load and
+    fault tests check assignment invariants; random answers would (rightly) get
+    workers sanctioned and their labels discounted, which reopens items."""
+    labels = offer["labels"]
+    text = json.dumps(offer["item"]["data"], sort_keys=True)
+    return labels[zlib.crc32(text.encode()) % len(labels)]
+
+
+# Durations the fast-answer rule never flags (its default floor is 1,000 ms).
+HUMAN_DURATION_MS = (1_500, 60_000)

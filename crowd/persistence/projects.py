@@ -4,9 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+import numpy as np
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from crowd.domain.public_ids import draw_public_ids, random_public_id
 from crowd.persistence.base import Base, utcnow
 
 ITEM_STATUSES = ("open", "complete", "in_review", "resolved")
@@ -32,12 +34,24 @@ class Project(Base):
     min_accuracy: Mapped[float]
     drift_window: Mapped[int]
     review_rate: Mapped[float]
+    # The fraud rules' settings (crowd.domain.fraud.settings; 0 turns a rule off).
+    fast_answer_ms: Mapped[int] = mapped_column(default=1000)
+    fast_answer_count: Mapped[int] = mapped_column(default=4)
+    fast_answer_window: Mapped[int] = mapped_column(default=10)
+    same_label_alpha: Mapped[float] = mapped_column(default=1e-6)
+    majority_alpha: Mapped[float] = mapped_column(default=1e-4)
+    collusion_alpha: Mapped[float] = mapped_column(default=1e-6)
+    collusion_min_shared: Mapped[int] = mapped_column(default=20)
+    sniffing_alpha: Mapped[float] = mapped_column(default=1e-4)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class Item(Base):
     """One thing to label. Gold items carry a hidden ``gold_label``.
+
+    ``id`` is internal (sequential, in import order) and never shown to a worker
+    or an expert: they know an item only by its random ``public_id``.
 
     ``needed`` is how many work labels the item currently wants (``redundancy``,
     raised up to ``max_redundancy`` when labels disagree); ``n_labels`` counts the
@@ -52,6 +66,7 @@ class Item(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[int] = mapped_column(BigInteger, unique=True, default=random_public_id)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(255))
     data: Mapped[dict[str, Any]]
@@ -81,3 +96,22 @@ Index(
     Item.project_id, Item.is_gold, Item.status,
     Item.started.desc(), Item.priority.desc(), Item.id,
 )
+
+
+def fresh_public_ids(session: Session, rng: np.random.Generator, n: int,
+                     chunk: int = 1000) -> list[int]:
+    """``n`` random public ids that no item has yet (the rare clash is drawn again)."""
+    ids = draw_public_ids(rng, n)
+    taken: set[int] = set()
+    while True:
+        clashes = {
+            found
+            for start in range(0, len(ids), chunk)
+            for found in session.scalars(
+                select(Item.public_id).where(Item.public_id.in_(ids[start:start + chunk])))
+        }
+        if not clashes:
+            return ids
+        taken |= set(ids)
+        redrawn = iter(draw_public_ids(rng, len(clashes), taken))
+        ids = [next(redrawn) if value in clashes else value for value in ids]

@@ -12,10 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crowd.domain.errors import NotFound
+from crowd.domain.fraud.sniffing import disguised
 from crowd.domain.gold import SHUFFLE_KEYS
 from crowd.domain.qualification import round_result
 from crowd.domain.routing import Pick, gold_start_key, plan_next
@@ -25,6 +27,8 @@ from crowd.services.standing import change_state, lock_standing
 # A PostgreSQL candidate can be filled by a transaction that committed after
 # our snapshot; we re-count after locking and try the next one.
 MAX_RESERVE_TRIES = 5
+# Where the decoy gold search of a work offer starts (any point walks alike).
+DECOY_GOLD_START = SHUFFLE_KEYS // 2
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,12 @@ class Offer:
     labels: list[str]
 
     def as_dict(self) -> dict[str, Any]:
+        # The item's opaque public id, never its sequential one. The assignment
+        # id is sequential too, but it is made now, for gold and work alike, so
+        # it tells only the order of this worker's own `next` calls.
         return {
             "assignment_id": self.assignment.id,
-            "item": {"id": self.item.id, "data": self.item.data},
+            "item": {"id": self.item.public_id, "data": self.item.data},
             "labels": self.labels,
             "expires_at": self.assignment.expires_at.isoformat().replace("+00:00", "Z"),
             "mode": self.assignment.mode,
@@ -78,6 +85,8 @@ def next_assignment(
         return Offer(held[0], held[1], project.labels)
     for _ in range(2):
         plan = plan_next(standing.state, project.gold_rate, rng)
+        if disguised(standing.state, standing.state_reason_code):  # gold served as work
+            plan = [Pick(pick.pool, "work") for pick in plan]
         for pick in plan:
             item = _pick(session, project, worker_id, pick, rng, now)
             if item is not None:
@@ -94,15 +103,41 @@ def _pick(
     session: Session, project: Project, worker_id: int, pick: Pick,
     rng: np.random.Generator, now: datetime,
 ) -> Item | None:
+    """The item for ``pick``, or None when its pool has nothing for this worker.
+
+    In work mode (where gold is hidden, by ``gold_rate`` or in a disguised
+    round) both pools are searched whichever was chosen, and the other's find
+    is dropped: the same statements, the same index walks and the same row
+    lock, so a worker timing `next` cannot tell hidden gold from work.
+    """
+    hidden = pick.mode == "work"
     if pick.pool == "gold":
-        return _pick_gold(session, project.id, worker_id, gold_start_key(rng, SHUFFLE_KEYS))
+        item = _pick_gold(session, project.id, worker_id, gold_start_key(rng, SHUFFLE_KEYS))
+        if hidden and item is not None:
+            _work_candidate(session, project.id, worker_id, now, tries=1, padding=item)
+        return item
+    found = _work_candidate(session, project.id, worker_id, now, tries=MAX_RESERVE_TRIES)
+    if hidden:
+        _pick_gold(session, project.id, worker_id, DECOY_GOLD_START)
+    return found
+
+
+def _work_candidate(
+    session: Session, project_id: int, worker_id: int, now: datetime, *, tries: int,
+    padding: Item | None = None,
+) -> Item | None:
+    """The first work item with a free slot, locked; on PostgreSQL its slot is
+    re-counted after the lock (``padding``: count that item's leases instead
+    when there is no candidate, to keep the statements the same)."""
     if session.get_bind().dialect.name == "sqlite":
-        return _pick_work(session, project.id, worker_id, now, skip_locked=False)
+        return _pick_work(session, project_id, worker_id, now, skip_locked=False)
     skip_locked = True
-    for _ in range(MAX_RESERVE_TRIES):
-        item = _pick_work(session, project.id, worker_id, now, skip_locked=skip_locked)
+    for _ in range(tries):
+        item = _pick_work(session, project_id, worker_id, now, skip_locked=skip_locked)
         if item is None:
-            if not skip_locked:
+            if padding is not None:
+                _live_leases(session, padding.id, now)
+            if not skip_locked or padding is not None:
                 return None
             # Every candidate may be briefly locked by another request (an answer
             # settling it, another next): wait for them once rather than
@@ -164,18 +199,23 @@ def _pick_work(
 
 def _pick_gold(session: Session, project_id: int, worker_id: int, start: int) -> Item | None:
     """A uniformly random gold item this worker never saw: the first unseen one
-    at or after a random point of the shuffle ring, wrapping around."""
-    base = select(Item).where(
+    at or after a random point of the shuffle ring, wrapping around.
+
+    One statement whatever the start: each half of the ring is one short walk
+    of ix_items_gold_pick, and the half after the start wins.
+    """
+    base = select(Item.id, Item.shuffle_key).where(
         Item.project_id == project_id, Item.is_gold.is_(True), _never_held(worker_id)
+    ).order_by(Item.shuffle_key).limit(1)
+    after = base.where(Item.shuffle_key >= start).subquery()
+    before = base.where(Item.shuffle_key < start).subquery()
+    ring = union_all(
+        select(after.c.id, literal(0).label("turn")),
+        select(before.c.id, literal(1).label("turn")),
+    ).subquery()
+    return session.scalar(
+        select(Item).join(ring, ring.c.id == Item.id).order_by(ring.c.turn).limit(1)
     )
-    item = session.scalar(
-        base.where(Item.shuffle_key >= start).order_by(Item.shuffle_key).limit(1)
-    )
-    if item is None:
-        item = session.scalar(
-            base.where(Item.shuffle_key < start).order_by(Item.shuffle_key).limit(1)
-        )
-    return item
 
 
 def _reserve(
@@ -187,9 +227,14 @@ def _reserve(
         expires_at=now + timedelta(seconds=project.lease_seconds),
     )
     session.add(assignment)
-    if not item.is_gold and not item.started:
-        item.started = True
     session.flush()
+    # Marks a work item started (it moves up the queue). Issued for gold too
+    # (where ``started`` means nothing) so both offers cost the same statements.
+    session.execute(
+        update(Item).where(Item.id == item.id, Item.started.is_(False)).values(started=True),
+        execution_options={"synchronize_session": False},
+    )
+    set_committed_value(item, "started", True)
     return Offer(assignment, item, project.labels)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from crowd.domain.errors import Conflict, InvalidInput, NotFound
 from crowd.domain.reliability import beta_accuracy
+from crowd.domain.text import MAX_NOTE, clean_text
 from crowd.persistence import Item, Label, Project, User, WorkerStanding
 from crowd.services.projects import get_project
 
@@ -41,7 +42,7 @@ def review_queue(session: Session, project_id: int, limit: int = 50) -> list[dic
                 "created_at": label.created_at.isoformat().replace("+00:00", "Z"),
             })
     return [
-        {"item": {"id": item.id, "external_id": item.external_id, "data": item.data},
+        {"item": {"id": item.public_id, "external_id": item.external_id, "data": item.data},
          "reason": item.review_reason, "posterior": item.posterior,
          "confidence": item.confidence, "labels": by_item[item.id]}
         for item in items
@@ -56,8 +57,10 @@ def _reliability(standing: WorkerStanding | None) -> float | None:
     return round(beta_accuracy(standing.gold_correct, standing.gold_seen), 4)
 
 
-def resolve(session: Session, item_id: int, body: Any, expert: User, now: datetime) -> dict[str, Any]:
-    """An expert's final decision on an item in review; may promote it to gold."""
+def resolve(
+    session: Session, public_id: int, body: Any, expert: User, now: datetime
+) -> dict[str, Any]:
+    """An expert's final decision on the item with this opaque id; may promote it to gold."""
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object", code="invalid_body")
     label, note, promote = body.get("label"), body.get("note"), body.get("promote_to_gold", False)
@@ -65,11 +68,16 @@ def resolve(session: Session, item_id: int, body: Any, expert: User, now: dateti
         raise InvalidInput("label is required and must be a string", code="missing_field")
     if note is not None and not isinstance(note, str):
         raise InvalidInput("note must be a string", code="invalid_note")
+    if note is not None:
+        clean_text(note, "note", MAX_NOTE, code="invalid_note")
     if not isinstance(promote, bool):
         raise InvalidInput("promote_to_gold must be true or false", code="invalid_promote")
-    item = session.get(Item, item_id, with_for_update=True, populate_existing=True)
+    item = session.scalar(
+        select(Item).where(Item.public_id == public_id)
+        .with_for_update().execution_options(populate_existing=True)
+    )
     if item is None or item.is_gold:
-        raise NotFound(f"item {item_id} not found in review")
+        raise NotFound(f"item {public_id} not found in review")
     project = session.get(Project, item.project_id)
     assert project is not None
     if label not in project.labels:
@@ -84,5 +92,5 @@ def resolve(session: Session, item_id: int, body: Any, expert: User, now: dateti
     if promote:
         item.is_gold, item.gold_label = True, label
     session.commit()
-    return {"item_id": item.id, "external_id": item.external_id, "status": item.status,
+    return {"item_id": item.public_id, "external_id": item.external_id, "status": item.status,
             "label": label, "source": "expert", "promoted_to_gold": promote}

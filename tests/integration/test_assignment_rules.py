@@ -237,7 +237,7 @@ def test_disagreeing_labels_raise_the_target_up_to_max_redundancy_then_review(
 
     def needed() -> int:
         with app.app_context():
-            return db.session.scalar(select(Item.needed).where(Item.id == item_id))
+            return db.session.scalar(select(Item.needed).where(Item.public_id == item_id))
 
     workers = [_worker(make_user, manager) for _ in range(6)]
     targets = []

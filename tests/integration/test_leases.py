@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from crowd.extensions import db
-from crowd.persistence import Label
+from crowd.persistence import Item, Label
 
 
 def _next(worker: Any, project_id: int) -> dict[str, Any] | None:
@@ -88,6 +88,7 @@ def test_late_answer_is_gone_and_not_stored(app, make_project, make_user, manage
     assert again.status_code == 410
     with app.app_context():
         stored = db.session.scalars(
-            select(Label.worker_id).where(Label.item_id == held["item"]["id"])
+            select(Label.worker_id).join(Item, Item.id == Label.item_id)
+            .where(Item.public_id == held["item"]["id"])
         )
         assert list(stored) == [other_id]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import item_ids, make_users, work_through
+from tests.support import internal_ids, item_ids, make_users, work_through
 
 
 def _project(app: Any, manager: Any, labels: list[str], gold: dict[str, str], work: list[str],
@@ -180,7 +180,8 @@ def test_wrong_gold_that_reliable_workers_all_miss_is_flagged(app, manager):
     flagged = manager.get(f"/projects/{pid}/quality").get_json()["gold_to_recheck"]
     assert [entry["external_id"] for entry in flagged] == ["bad"]
     entry = flagged[0]
-    assert entry["item_id"] == ids["bad"] and entry["gold_label"] == "a"
+    # The manager's report names the internal id, not the opaque one workers see.
+    assert entry["item_id"] == internal_ids(app, pid)[ids["bad"]] and entry["gold_label"] == "a"
     assert entry["answers"] == 5 and entry["missed"] == 5
     assert entry["most_common_answer"] == "b"
     assert entry["p_value"] < 0.001

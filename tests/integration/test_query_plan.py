@@ -43,24 +43,25 @@ def _fill(engine: Any, project_id: int, history_workers: list[int]) -> None:
     with engine.begin() as conn:
         conn.execute(text("""
             INSERT INTO items (project_id, external_id, data, is_gold, status, priority, needed,
-                               n_labels, started, shuffle_key, created_at)
+                               n_labels, started, shuffle_key, created_at, public_id)
             SELECT :pid, 'w' || g, json_build_object('text', 'item ' || g), false,
                    CASE WHEN g <= :done THEN 'complete' ELSE 'open' END,
                    CASE WHEN g % 1000 = 0 THEN 5 ELSE 0 END,
                    3,
                    CASE WHEN g <= :done THEN 3 WHEN g <= :done + :started THEN 1 ELSE 0 END,
                    g <= :done + :started,
-                   floor(random() * :keys)::int, now()
+                   floor(random() * :keys)::int, now(), g::bigint * 7919
             FROM generate_series(1, :n) AS g
         """), {"pid": project_id, "done": N_DONE, "started": N_STARTED, "n": N_WORK,
                "keys": SHUFFLE_KEYS})
         conn.execute(text("""
             INSERT INTO items (project_id, external_id, data, gold_label, is_gold, status,
-                               priority, needed, n_labels, started, shuffle_key, created_at)
+                               priority, needed, n_labels, started, shuffle_key, created_at,
+                               public_id)
             SELECT :pid, 'g' || g, json_build_object('text', 'gold ' || g), 'a', true, 'open',
-                   0, 3, 0, false, floor(random() * :keys)::int, now()
+                   0, 3, 0, false, floor(random() * :keys)::int, now(), (:after + g) * 7919
             FROM generate_series(1, :n) AS g
-        """), {"pid": project_id, "n": N_GOLD, "keys": SHUFFLE_KEYS})
+        """), {"pid": project_id, "n": N_GOLD, "keys": SHUFFLE_KEYS, "after": N_WORK})
         for rank, worker_id in enumerate(history_workers):
             conn.execute(text("""
                 INSERT INTO assignments (project_id, item_id, worker_id, mode, is_gold,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from crowd.extensions import db
 from crowd.persistence import Item
@@ -90,7 +91,7 @@ def test_resolving_makes_the_item_resolved_with_source_expert(app, manager, expe
     queue = expert.get(f"/reviews?project={pid}").get_json()["items"]
     assert [entry["item"]["external_id"] for entry in queue] == ["d2"]
     with app.app_context():
-        item = db.session.get(Item, ids["d1"])
+        item = db.session.scalar(select(Item).where(Item.public_id == ids["d1"]))
         assert item.review_note == "the b reading" and item.resolved_by_id is not None
 
 
@@ -129,7 +130,7 @@ def test_promote_to_gold_turns_the_item_into_gold(app, manager, expert):
     after = manager.get(f"/projects/{pid}").get_json()["progress"]
     assert (after["items"], after["gold"], after["in_review"]) == (2, 1, 1)
     with app.app_context():
-        item = db.session.get(Item, ids["d2"])
+        item = db.session.scalar(select(Item).where(Item.public_id == ids["d2"]))
         assert item.is_gold and item.gold_label == "c"
     # Now gold, it is no longer in review either.
     assert expert.post(f"/reviews/{ids['d2']}", {"label": "c"}).status_code == 404
@@ -161,5 +162,5 @@ def test_resolution_counts_as_truth_in_the_next_aggregation(app, manager, expert
     assert after[w3] > max(after[w1], after[w2])
     assert after[w3] > before[w3] and after[w1] < before[w1]
     with app.app_context():
-        item = db.session.get(Item, ids["d1"])
+        item = db.session.scalar(select(Item).where(Item.public_id == ids["d1"]))
         assert (item.status, item.result_label, item.result_source) == ("resolved", "b", "expert")

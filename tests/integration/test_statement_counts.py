@@ -114,3 +114,32 @@ def test_gold_next_and_answer_statement_counts_do_not_grow_with_the_gold_pool(
     assert {k: len(v) for k, v in small_costs.items()} == {k: len(v) for k, v in big_costs.items()}
     for name, statements in big_costs.items():
         assert 0 < len(statements) + 2 <= MAX_STATEMENTS, (name, statements)
+
+
+def test_a_hidden_gold_offer_costs_the_same_statements_as_a_work_offer(
+    app, make_project, make_user, manager
+):
+    """A worker timing `next` learns nothing: hidden gold and work run the same
+    number and kinds of statements (started work items and fresh ones alike)."""
+    from crowd.extensions import db
+    from crowd.persistence import Assignment
+
+    worker = manager.as_(make_user("worker")[1])
+    _warm_up(make_project, worker)
+    project = make_project(n_items=30, n_gold=30, gold_rate=0.5, redundancy=2)
+    _with_history(make_user, manager, project["id"], 2)  # some work items are started
+    first = worker.post(f"/projects/{project['id']}/next").get_json()  # makes the standing
+    worker.post(f"/assignments/{first['assignment_id']}/answer", {"label": "a"})
+    shapes: dict[bool, set[tuple[str, ...]]] = {True: set(), False: set()}
+    for _ in range(24):
+        with _recording(app) as statements:
+            response = worker.post(f"/projects/{project['id']}/next")
+        assert response.status_code == 200, response.get_json()
+        offer = response.get_json()
+        with app.app_context():
+            is_gold = db.session.get(Assignment, offer["assignment_id"]).is_gold
+        shapes[is_gold].add(tuple(s.split()[0] for s in statements))
+        worker.post(f"/assignments/{offer['assignment_id']}/answer", {"label": "a"})
+    print({kind: sorted(shape) for kind, shape in shapes.items()})
+    assert shapes[True] and shapes[False]
+    assert shapes[True] == shapes[False] and len(shapes[True]) == 1, shapes

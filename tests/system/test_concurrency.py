@@ -28,6 +28,7 @@ from crowd import create_app, migrate
 from crowd.persistence import Assignment, Item, Label
 from tests.databases import scratch_postgres
 from tests.system.server import GunicornServer
+from tests.support import HUMAN_DURATION_MS, agreeing_label
 
 N_WORKERS = 32
 N_ITEMS = 300
@@ -163,8 +164,8 @@ def _work(server: GunicornServer, project_id: int, worker_id: int, token: str, s
                 run.problems.append(f"item {item_id} offered twice to worker {worker_id}")
                 return
             seen_items.add(item_id)
-            label = rng.choice(offer["labels"])
-            duration = rng.randint(200, 60_000)
+            label = agreeing_label(offer)
+            duration = rng.randint(*HUMAN_DURATION_MS)
             body = {"label": label, "duration_ms": duration}
             status, answer = client.call(
                 "POST", f"/assignments/{offer['assignment_id']}/answer", body)
@@ -258,12 +259,14 @@ def test_workers_in_parallel_never_over_assign_or_lose_answers(
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
+            # Items by the opaque id the workers were offered.
             labels = conn.execute(select(
-                Label.assignment_id, Label.item_id, Label.worker_id, Label.label,
-                Label.duration_ms, Label.project_id, Label.is_gold,
-            )).all()
+                Label.assignment_id, Item.public_id.label("item_id"), Label.worker_id,
+                Label.label, Label.duration_ms, Label.project_id, Label.is_gold,
+            ).join(Item, Item.id == Label.item_id)).all()
             item_rows = conn.execute(
-                select(Item.id, Item.status, Item.n_labels).where(Item.project_id == project_id)
+                select(Item.public_id.label("id"), Item.status, Item.n_labels)
+                .where(Item.project_id == project_id)
             ).all()
             open_leases = conn.execute(
                 select(Assignment.id).where(Assignment.answered_at.is_(None))

@@ -7,6 +7,7 @@ from flask import request
 
 from crowd import runtime
 from crowd.domain.errors import InvalidInput, NotFound
+from crowd.domain.public_ids import PUBLIC_ID_MAX
 from crowd.extensions import db
 from crowd.services import reviews
 from crowd.web import MAX_ID
@@ -27,7 +28,8 @@ def review_queue() -> Any:
     return {"items": reviews.review_queue(db.session, int(project), int(limit))}
 
 
-@bp.post("/reviews/<int:item_id>")
+# The item's opaque public id; a number outside its range is a plain 404.
+@bp.post(f"/reviews/<int(min=1, max={PUBLIC_ID_MAX}):item_id>")
 @require(*EXPERT)
 def resolve(item_id: int) -> Any:
     return reviews.resolve(db.session, item_id, json_body(), user(), runtime.now())

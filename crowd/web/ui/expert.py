@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from crowd import runtime
 from crowd.domain.errors import CrowdError
+from crowd.domain.public_ids import PUBLIC_ID_MAX
 from crowd.extensions import db
 from crowd.services import projects, reviews
 from crowd.web.ui import bp
@@ -25,9 +26,10 @@ def review(project_id: int) -> Any:
     return render_template("review.html", project=project, queue=queue, form=ResolveForm())
 
 
-@bp.post("/review/<int:project_id>/<int:item_id>")
+@bp.post(f"/review/<int:project_id>/<int(min=1, max={PUBLIC_ID_MAX}):item_id>")
 @role_required("expert", "admin")
 def review_resolve(project_id: int, item_id: int) -> Any:
+    """Resolve the item with opaque id ``item_id`` (as in the queue's form actions)."""
     form = ResolveForm()
     if not form.validate_on_submit():
         flash("That decision could not be read; please try again.", "error")

@@ -8,8 +8,10 @@ from flask_login import current_user
 
 from crowd import runtime
 from crowd.domain.errors import CrowdError, Forbidden
+from crowd.domain.text import whole_number
 from crowd.extensions import db
 from crowd.services import answering, assignment, projects, standing_report
+from crowd.web import MAX_ID
 from crowd.web.ui import bp
 from crowd.web.ui.access import role_required
 from crowd.web.ui.forms import AnswerForm
@@ -37,15 +39,14 @@ def work(project_id: int) -> Any:
 @role_required("worker")
 def work_answer(project_id: int) -> Any:
     form = AnswerForm()
-    if not form.validate_on_submit() or not str(form.assignment_id.data).isdigit():
+    assignment_id = whole_number(str(form.assignment_id.data), MAX_ID)
+    if not form.validate_on_submit() or assignment_id is None:
         flash("That answer could not be read; please try again.", "error")
         return redirect(url_for("ui.work", project_id=project_id))
-    duration = form.duration_ms.data
     try:
         result = answering.answer(
-            db.session, int(form.assignment_id.data), current_user.id, form.label.data,
-            int(duration) if duration and duration.isdigit() else None,
-            runtime.rng(), runtime.now(),
+            db.session, assignment_id, current_user.id, form.label.data,
+            whole_number(form.duration_ms.data or "", 2**31 - 1), runtime.rng(), runtime.now(),
         )
     except CrowdError as refusal:
         flash(refusal.message, "error")
