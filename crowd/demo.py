@@ -71,6 +71,8 @@ def seed(n_items: int = 120, n_gold: int = 30) -> DemoSummary:
         project = Project(
             name=DEMO_PROJECT, labels=["positive", "negative", "neutral"], guidelines=GUIDELINES,
             guidelines_version=1, redundancy=3, max_redundancy=5, confidence_threshold=0.95,
+            # A 4-item nominal qualification round: 4 of 4 passes at once; a miss
+            # means more gold, up to 12 (crowd.domain.qualification). 30 gold is enough.
             gold_rate=0.1, lease_seconds=600, qualification_size=4, qualification_accuracy=0.75,
             min_accuracy=0.7, drift_window=20, review_rate=0.05,
         )

@@ -136,29 +136,32 @@ def test_new_worker_starts_in_qualification_unless_none_is_asked():
 def test_round_goes_on_until_size_answers():
     assert round_result("qualification", 0, 0, 5, 0.8) is None
     assert round_result("qualification", 4, 4, 5, 0.8) is None
+    assert round_result("qualification", 10, 8, 10, 0.8) is None  # 8/10 is not yet clear
 
 
-def test_round_passes_at_exactly_the_threshold():
-    passed = round_result("qualification", 4, 3, 4, 0.75)
+def test_round_passes_at_the_cap_on_the_evidence():
+    # 4 items at 0.75 run to at most 12; at the cap 9/12 passes (the old fixed
+    # rule passed 3/4 at once: a perfect 4/4 is now the only pass at 4).
+    passed = round_result("qualification", 12, 9, 4, 0.75)
     assert passed is not None
     assert passed.to_state == "active" and passed.reason_code == "qualification_passed"
-    assert passed.evidence == {"seen": 4, "correct": 3, "required_accuracy": 0.75,
-                               "accuracy": 0.75}
-    assert round_result("qualification", 10, 8, 10, 0.8).to_state == "active"
-    assert round_result("qualification", 10, 7, 10, 0.7).to_state == "active"
+    assert {k: passed.evidence[k] for k in ("seen", "correct", "required_accuracy", "accuracy")} \
+        == {"seen": 12, "correct": 9, "required_accuracy": 0.75, "accuracy": 0.75}
+    assert round_result("qualification", 30, 24, 10, 0.8).to_state == "active"
+    assert round_result("qualification", 30, 21, 10, 0.7).to_state == "active"
 
 
 def test_round_below_the_threshold_suspends_with_a_reason():
-    failed = round_result("qualification", 4, 2, 4, 0.75)
+    failed = round_result("qualification", 12, 8, 4, 0.75)
     assert failed is not None
     assert failed.to_state == "suspended" and failed.reason_code == "qualification_failed"
-    assert "2/4" in failed.reason and "75%" in failed.reason
-    assert failed.evidence["accuracy"] == 0.5
+    assert "8/12" in failed.reason and "75%" in failed.reason
+    assert failed.evidence["accuracy"] == 0.6667
 
 
 def test_retraining_round_is_named_as_retraining():
     assert round_result("retraining", 5, 5, 5, 0.8).reason_code == "retraining_passed"
-    assert round_result("retraining", 5, 1, 5, 0.8).reason_code == "retraining_failed"
+    assert round_result("retraining", 6, 1, 5, 0.8).reason_code == "retraining_failed"
 
 
 def test_round_ends_early_on_what_was_answered_when_gold_runs_out():
@@ -283,6 +286,10 @@ def test_settings_defaults_match_the_api_contract():
         "redundancy": 3, "max_redundancy": 5, "confidence_threshold": 0.95, "gold_rate": 0.1,
         "lease_seconds": 600, "qualification_size": 10, "qualification_accuracy": 0.8,
         "min_accuracy": 0.7, "drift_window": 20, "review_rate": 0.0,
+        # the fraud rules (crowd.domain.fraud.settings), all on
+        "fast_answer_ms": 1000, "fast_answer_count": 4, "fast_answer_window": 10,
+        "same_label_alpha": 1e-6, "majority_alpha": 1e-4, "collusion_alpha": 1e-6,
+        "collusion_min_shared": 20, "sniffing_alpha": 1e-4,
     }
     assert set(SETTING_NAMES) == {s.name for s in SETTINGS}
 
