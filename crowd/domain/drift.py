@@ -1,20 +1,17 @@
-"""Spotting a worker whose accuracy has drifted below the project's floor (pure).
+"""The Dawid-Skene check's binomial test, and where a drop began (pure).
 
-The test: an exact one-sided binomial test on the worker's last ``drift_window``
-hidden-gold answers. H0 is "the worker is still at ``min_accuracy`` or better";
-we act only when k correct out of n would happen with probability below
-``alpha`` (1%) for a worker exactly at the floor. A worker *above* the floor
-fails it far more rarely still (at 0.85 against a 0.7 floor, a 20-answer window
-fires with probability ~5e-6), so noise in a good worker's stream does not
-trigger it, while a worker who has truly dropped (say to 0.3) fails it after
-a median of about 16 post-drift answers in a 20-answer window. The test only
-runs on a full window, so a few early misses cannot condemn a newcomer.
+The live drift rules are the CUSUMs in ``crowd.domain.sequential``; this
+module keeps what the periodic Dawid-Skene check needs: an exact one-sided
+binomial test of the estimated share correct against ``min_accuracy``
+(H0 "still at the floor or better", rejected below ``ALPHA``, 1%), and a
+max-likelihood change point to date the start of a drop in a 0/1 record.
+(The 20-answer gold window test that used to live here is gone: at gold
+rate 0.1 it took some 200 answers to fill and restarted at each activation.)
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,42 +25,6 @@ def binomial_cdf(k: int, n: int, p: float) -> float:
     if k >= n:
         return 1.0
     return float(sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1)))
-
-
-@dataclass(frozen=True)
-class DriftVerdict:
-    """Whether the evidence says the worker fell below the floor, and on what."""
-
-    drifted: bool
-    window: int
-    correct: int
-    accuracy: float | None
-    p_value: float | None
-    onset_index: int | None
-
-    def evidence(self, min_accuracy: float) -> dict[str, float | int | None]:
-        return {"window": self.window, "correct": self.correct,
-                "window_accuracy": None if self.accuracy is None else round(self.accuracy, 4),
-                "p_value": None if self.p_value is None else round(self.p_value, 6),
-                "min_accuracy": min_accuracy, "alpha": ALPHA}
-
-
-def check_window(
-    outcomes: Sequence[bool], drift_window: int, min_accuracy: float, alpha: float = ALPHA
-) -> DriftVerdict:
-    """Test the most recent ``drift_window`` gold outcomes (oldest first) against the floor.
-
-    ``onset_index`` (when drifted) is where the drop most likely began within
-    the outcomes given, from ``change_point``.
-    """
-    recent = list(outcomes)[-drift_window:]
-    n, k = len(recent), int(sum(recent))
-    if n < drift_window or n == 0:
-        return DriftVerdict(False, n, k, k / n if n else None, None, None)
-    p_value = binomial_cdf(k, n, min_accuracy)
-    drifted = p_value < alpha
-    onset = change_point(outcomes) if drifted else None
-    return DriftVerdict(drifted, n, k, k / n, p_value, onset)
 
 
 def change_point(outcomes: Sequence[bool]) -> int:

@@ -14,7 +14,8 @@ from crowd.persistence import (
     utcnow,
 )
 from crowd.services.aggregation_runs import aggregate_project
-from crowd.services.drift import check_estimated_drift, check_gold_drift
+from crowd.services.drift import check_work_drift
+from crowd.services.fraud_population import check_project_fraud
 
 
 def reaggregate(session: Session) -> str:
@@ -36,7 +37,10 @@ def reaggregate(session: Session) -> str:
 
 
 def check_drift(session: Session) -> str:
-    """Re-test every active worker for drift (gold window and estimated accuracy)."""
+    """Re-test every active worker's work labels: the agreement CUSUM and the
+    Dawid-Skene check (the gold CUSUM moves with each gold answer), then the
+    population fraud rules (sniffing, majority clicker, collusion). A worker who
+    fails any is sanctioned through ``sanction_low_quality``."""
     rng = np.random.default_rng()
     sent = 0
     for project in session.scalars(select(Project).order_by(Project.id)).all():
@@ -48,9 +52,9 @@ def check_drift(session: Session) -> str:
         ).all()
         for standing in standings:
             now = utcnow()
-            if (check_gold_drift(session, project, standing, rng, now)
-                    or check_estimated_drift(session, project, standing, rng, now)):
+            if check_work_drift(session, project, standing, rng, now):
                 sent += 1
+        sent += check_project_fraud(session, project, rng, utcnow())
         session.commit()
     return f"{sent} worker(s) sent to retraining"
 

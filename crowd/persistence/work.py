@@ -81,9 +81,19 @@ class WorkerStanding(Base):
     round_correct: Mapped[int] = mapped_column(default=0)
     gold_seen: Mapped[int] = mapped_column(default=0)
     gold_correct: Mapped[int] = mapped_column(default=0)
+    # The hidden-gold part of the record (gold met in work mode): the only gold
+    # that counts as evidence of reliability (crowd.domain.reliability).
+    hidden_gold_seen: Mapped[int] = mapped_column(default=0)
+    hidden_gold_correct: Mapped[int] = mapped_column(default=0)
     work_labels: Mapped[int] = mapped_column(default=0)
     estimated_accuracy: Mapped[float | None]
     confusion: Mapped[dict[str, Any] | None]
+    # The gold CUSUM (crowd.domain.sequential), in nats, and when it was last
+    # zero (None: not since ``drift_since``). ``drift_since`` is where both drift
+    # statistics start: the last low-quality sanction (None: never sanctioned).
+    gold_cusum: Mapped[float] = mapped_column(default=0.0)
+    gold_cusum_zero_at: Mapped[datetime | None]
+    drift_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,4 +1,5 @@
-"""Drift detection and the gold audit: the pure rules, with no database."""
+"""The binomial test and change point behind the Dawid-Skene check, and the gold
+audit: the pure rules, with no database. (The CUSUMs: tests/unit/test_sequential.py.)"""
 from __future__ import annotations
 
 import math
@@ -6,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from crowd.domain.drift import ALPHA, binomial_cdf, change_point, check_window
+from crowd.domain.drift import binomial_cdf, change_point
 from crowd.domain.gold_audit import (
     FLAG_P_VALUE,
     MIN_MISSES,
@@ -34,72 +35,11 @@ def test_binomial_cdf_edges():
         list(np.cumsum(pmf)[:20]), rel=1e-12)
 
 
-def test_window_below_the_floor_drifts_and_at_the_margin_does_not():
-    # 2 of 10 right: P = 0.00159 < 1%. 3 of 10: P = 0.0106, just above.
-    drifted = check_window([True] * 2 + [False] * 8, 10, 0.7)
-    assert drifted.drifted and (drifted.window, drifted.correct) == (10, 2)
-    assert drifted.accuracy == 0.2
-    assert drifted.p_value == pytest.approx(binomial_cdf(2, 10, 0.7))
-    kept = check_window([True] * 3 + [False] * 7, 10, 0.7)
-    assert not kept.drifted and kept.p_value == pytest.approx(0.0105920784)
-    assert kept.onset_index is None
-
-
-def test_window_must_be_full_before_anyone_is_judged():
-    verdict = check_window([False] * 9, 10, 0.7)
-    assert not verdict.drifted and verdict.p_value is None
-    assert (verdict.window, verdict.correct, verdict.accuracy) == (9, 0, 0.0)
-    empty = check_window([], 10, 0.7)
-    assert not empty.drifted and empty.accuracy is None
-
-
-def test_only_the_last_drift_window_answers_count():
-    # Forty right answers long ago do not hide ten recent misses.
-    verdict = check_window([True] * 40 + [False] * 10, 10, 0.7)
-    assert verdict.drifted and verdict.window == 10 and verdict.correct == 0
-    # And old misses are forgiven once ten right answers follow.
-    assert not check_window([False] * 40 + [True] * 10, 10, 0.7).drifted
-
-
-def test_a_good_worker_almost_never_trips_the_test():
-    # The largest k that fires on a 20-answer window against 0.7 is 8; a worker
-    # truly at 0.85 gets 8 or fewer right with probability ~5e-6.
-    firing = max(k for k in range(21) if binomial_cdf(k, 20, 0.7) < ALPHA)
-    assert firing == 8
-    assert binomial_cdf(firing, 20, 0.85) == pytest.approx(4.98e-6, rel=1e-2)
-
-
-def test_a_worker_who_drops_to_0_3_is_caught_within_about_a_window():
-    # Simulated: 20 answers at 0.85, then at 0.3; the check runs after each.
-    rng = np.random.default_rng(7)
-    delays = []
-    for _ in range(400):
-        stream = list(rng.random(20) < 0.85)
-        for step in range(1, 41):
-            stream.append(bool(rng.random() < 0.3))
-            if check_window(stream, 20, 0.7).drifted:
-                delays.append(step)
-                break
-    assert len(delays) >= 395  # almost always caught within two windows
-    # Typically within one window: 8 right of 20 needs m post-drop answers with
-    # 0.85 (20 - m) + 0.3 m <= 8, about m = 16.
-    assert 12 <= float(np.median(delays)) <= 20
-
-
-def test_evidence_records_the_test():
-    verdict = check_window([True] * 2 + [False] * 8, 10, 0.7)
-    assert verdict.evidence(0.7) == {
-        "window": 10, "correct": 2, "window_accuracy": 0.2,
-        "p_value": round(binomial_cdf(2, 10, 0.7), 6), "min_accuracy": 0.7, "alpha": ALPHA,
-    }
-
-
 # -- where the drop began ---------------------------------------------------------
 
 
 def test_change_point_finds_the_start_of_the_drop():
     assert change_point([True] * 10 + [False] * 8) == 10
-    assert check_window([True] * 10 + [False] * 8, 10, 0.7).onset_index == 10
     # Noise before and after still leaves the split where the rate changes.
     before = [True, True, False, True, True, True, True, True, True, True]
     after = [False, False, True, False, False, False, False, False]
