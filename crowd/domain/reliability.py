@@ -1,4 +1,13 @@
-"""How reliable a worker is: gold accuracy as a Beta posterior, confusion matrices (pure)."""
+"""How reliable a worker is: gold accuracy as a Beta posterior, confusion matrices (pure).
+
+What counts as evidence: a worker's reliability, for weighting labels and for
+sanctions, rests only on answers given in work mode, that is work labels and
+hidden gold. Qualification and training answers are given on items the worker
+is told are gold, with the right answer shown after each one, so a worker who
+tells gold from work can answer them honestly and everything else at random;
+counting them would let every retraining round raise that worker's estimate.
+They decide the round (qualification passed or failed) and nothing else.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -9,6 +18,19 @@ import numpy as np
 # handful of gold answers is enough to move that substantially.
 PRIOR_ALPHA = 3.5
 PRIOR_BETA = 1.5
+
+# The assignment modes whose answers are evidence of reliability. Work-mode
+# offers look alike whether the item is gold or not (hidden gold).
+EVIDENCE_MODES = ("work",)
+
+
+def is_evidence(mode: str) -> bool:
+    """Whether an answer given in ``mode`` counts towards the worker's reliability.
+
+    True for work mode (work labels and hidden gold); False for ``qualification``
+    and ``training``, whose gold is known to the worker and answered with feedback.
+    """
+    return mode in EVIDENCE_MODES
 
 
 def beta_accuracy(correct: int, seen: int, alpha: float = PRIOR_ALPHA, beta: float = PRIOR_BETA) -> float:
@@ -29,14 +51,16 @@ def one_coin_confusion(accuracy: float, n_classes: int) -> np.ndarray:
 def worker_confusion(
     labels: Sequence[str],
     confusion: dict[str, dict[str, float]] | None,
-    gold_seen: int,
-    gold_correct: int,
+    hidden_seen: int,
+    hidden_correct: int,
 ) -> np.ndarray:
     """The (C, C) confusion matrix to score a worker's labels with.
 
-    The latest Dawid-Skene estimate when there is one (``confusion[true][given]``);
-    otherwise a one-coin matrix from the worker's gold record, which for a
-    newcomer is the shared prior.
+    The latest Dawid-Skene estimate when there is one (``confusion[true][given]``,
+    fitted on work-mode labels only); otherwise a one-coin matrix from the
+    worker's hidden-gold record (``hidden_correct`` of ``hidden_seen``), which for
+    a newcomer is the shared prior. Pass the hidden record, never the whole gold
+    record: qualification and training answers are not evidence (``is_evidence``).
     """
     n = len(labels)
     if confusion:
@@ -45,4 +69,4 @@ def worker_confusion(
         )
         matrix = np.clip(matrix, 1e-6, None)
         return matrix / matrix.sum(axis=1, keepdims=True)
-    return one_coin_confusion(beta_accuracy(gold_correct, gold_seen), n)
+    return one_coin_confusion(beta_accuracy(hidden_correct, hidden_seen), n)

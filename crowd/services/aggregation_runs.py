@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from crowd.domain.aggregation import dawid_skene
+from crowd.domain.reliability import EVIDENCE_MODES
 from crowd.domain.review import decide
 from crowd.persistence import AggregationRun, Item, Label, Project, WorkerStanding
 from crowd.services.projects import get_project
@@ -22,18 +23,23 @@ def aggregate_project(
     session: Session, project_id: int, rng: np.random.Generator, now: datetime,
     trigger: str = "manual",
 ) -> AggregationRun:
-    """Fit Dawid-Skene on every counted label of the project and apply it.
+    """Fit Dawid-Skene on the project's counted work-mode labels and apply it.
 
-    Gold items and expert-resolved items are clamped to their truth. Workers'
-    confusion matrices and accuracy estimates are stored on their standings
-    (and weigh their labels from then on); each open or complete work item is
-    re-decided from its new posterior. The run is recorded.
+    Work-mode labels are work labels and hidden gold; qualification and
+    training answers (known gold, with feedback) are left out, so no round can
+    raise an estimate (``crowd.domain.reliability.is_evidence``). Gold items and
+    expert-resolved items are clamped to their truth. Workers' confusion
+    matrices and accuracy estimates are stored on their standings (and weigh
+    their labels from then on); a worker with no label in the fit has none.
+    Each open or complete work item is re-decided from its new posterior. The
+    run is recorded.
     """
     project = get_project(session, project_id)
     started = time.perf_counter()
     rows = session.execute(
         select(Label.item_id, Label.worker_id, Label.label)
-        .where(Label.project_id == project_id, Label.counted.is_(True))
+        .where(Label.project_id == project_id, Label.counted.is_(True),
+               Label.mode.in_(EVIDENCE_MODES))
         .order_by(Label.item_id)
     ).all()
     labels = project.labels
@@ -50,6 +56,9 @@ def aggregate_project(
     )
     if rows:
         _fit_and_apply(session, project, rows, item_ids, worker_ids, class_of, run)
+    else:
+        _store_worker_estimates(session, project, [], np.zeros((0, len(labels), len(labels))),
+                                np.zeros(len(labels)))
     run.duration_ms = int((time.perf_counter() - started) * 1000)
     session.add(run)
     session.commit()
@@ -102,6 +111,12 @@ def _store_worker_estimates(
         .execution_options(populate_existing=True)
     )
     by_worker = {s.worker_id: s for s in standings}
+    fitted = set(worker_ids)
+    for standing in by_worker.values():
+        # No evidence left in the fit (only round answers, or every label
+        # discounted): an earlier estimate must not outlive it.
+        if standing.worker_id not in fitted:
+            standing.estimated_accuracy = standing.confusion = None
     for w, worker_id in enumerate(worker_ids):
         standing = by_worker.get(worker_id)
         if standing is None:

@@ -98,7 +98,7 @@ def _gold_audit(session: Session, project_id: int, labels: list[str]) -> list[di
     """Gold items that reliable workers miss far more often than their confusion predicts."""
     rows = session.execute(
         select(Item.id, Item.external_id, Item.gold_label, Label.label, WorkerStanding.confusion,
-               WorkerStanding.gold_seen, WorkerStanding.gold_correct,
+               WorkerStanding.hidden_gold_seen, WorkerStanding.hidden_gold_correct,
                WorkerStanding.estimated_accuracy)
         .join(Label, Label.item_id == Item.id)
         .join(WorkerStanding, and_(WorkerStanding.project_id == Label.project_id,

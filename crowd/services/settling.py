@@ -13,11 +13,14 @@ from crowd.persistence import Item, Label, Project, WorkerStanding
 def item_label_posterior(session: Session, project: Project, item: Item) -> tuple[np.ndarray, int]:
     """The (C,) posterior of an item from its counted labels, and how many there are.
 
-    Each label is weighed by its worker's current confusion matrix (one query).
+    Each label is weighed by its worker's current confusion matrix (one query):
+    the Dawid-Skene fit (work-mode labels only), or without one the one-coin
+    matrix of the worker's hidden-gold record. Qualification and training
+    answers never weigh in (``crowd.domain.reliability.is_evidence``).
     """
     rows = session.execute(
-        select(Label.label, WorkerStanding.confusion, WorkerStanding.gold_seen,
-               WorkerStanding.gold_correct)
+        select(Label.label, WorkerStanding.confusion, WorkerStanding.hidden_gold_seen,
+               WorkerStanding.hidden_gold_correct)
         .outerjoin(WorkerStanding, and_(
             WorkerStanding.project_id == Label.project_id,
             WorkerStanding.worker_id == Label.worker_id,
