@@ -1,12 +1,16 @@
 """Project settings: defaults and validation (pure)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
 from crowd.domain.errors import InvalidInput
+from crowd.domain.fraud.settings import FRAUD_SETTINGS
+from crowd.domain.text import MAX_LABEL, clean_text
 
-MAX_LABEL_LENGTH = 200
+MAX_LABEL_LENGTH = MAX_LABEL
+MAX_LABELS = 100
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("min_accuracy", float, 0.7, 0.0, 1.0),
     Setting("drift_window", int, 20, 1, 10000),
     Setting("review_rate", float, 0.0, 0.0, 1.0),
+    # The fraud rules' switches and thresholds (0 turns a rule off): see
+    # crowd.domain.fraud.settings.
+    *(Setting(*spec) for spec in FRAUD_SETTINGS),
 )
 SETTING_NAMES = tuple(s.name for s in SETTINGS)
 
@@ -39,15 +46,16 @@ def validate_labels(labels: Any) -> list[str]:
     """The project's classes: 2 to 100 distinct non-empty strings."""
     if not isinstance(labels, list):
         raise InvalidInput("labels must be a list of strings", code="invalid_labels")
-    if not 2 <= len(labels) <= 100:
-        raise InvalidInput("labels must hold 2 to 100 classes", code="invalid_labels")
-    for label in labels:
+    if not 2 <= len(labels) <= MAX_LABELS:
+        raise InvalidInput(f"labels must hold 2 to {MAX_LABELS} classes", code="invalid_labels")
+    for index, label in enumerate(labels):
         if not isinstance(label, str) or not label.strip():
             raise InvalidInput("every label must be a non-empty string", code="invalid_labels")
         if len(label) > MAX_LABEL_LENGTH:
             raise InvalidInput(
                 f"labels are at most {MAX_LABEL_LENGTH} characters", code="invalid_labels"
             )
+        clean_text(label, f"labels[{index}]", code="invalid_labels")
     if len(set(labels)) != len(labels):
         raise InvalidInput("labels must be distinct", code="invalid_labels")
     return list(labels)
@@ -64,21 +72,34 @@ def validate_settings(values: dict[str, Any], current: dict[str, Any] | None = N
     for setting in SETTINGS:
         if setting.name not in values:
             continue
-        raw = values[setting.name]
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-            raise InvalidInput(f"{setting.name} must be a number", code="invalid_setting")
-        if setting.kind is int and (not isinstance(raw, int) and not float(raw).is_integer()):
-            raise InvalidInput(f"{setting.name} must be a whole number", code="invalid_setting")
-        value = setting.kind(raw)
-        if not setting.low <= value <= setting.high:
-            raise InvalidInput(
-                f"{setting.name} must be between {setting.low:g} and {setting.high:g}",
-                code="invalid_setting",
-            )
-        merged[setting.name] = value
+        merged[setting.name] = _setting_value(setting, values[setting.name])
     if merged["max_redundancy"] < merged["redundancy"]:
         raise InvalidInput("max_redundancy must be at least redundancy", code="invalid_setting")
+    if merged["fast_answer_count"] > merged["fast_answer_window"]:
+        raise InvalidInput("fast_answer_count must be at most fast_answer_window",
+                           code="invalid_setting")
     return merged
+
+
+def _setting_value(setting: Setting, raw: Any) -> Any:
+    """``raw`` as the setting's type, or ``InvalidInput``.
+
+    Booleans are not numbers; NaN and infinities are refused; the range is
+    checked on the number as sent, before any conversion, so an integer of any
+    size is refused rather than overflowing ``float``.
+    """
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise InvalidInput(f"{setting.name} must be a number", code="invalid_setting")
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise InvalidInput(f"{setting.name} must be a finite number", code="invalid_setting")
+    if not setting.low <= raw <= setting.high:
+        raise InvalidInput(
+            f"{setting.name} must be between {setting.low:g} and {setting.high:g}",
+            code="invalid_setting",
+        )
+    if setting.kind is int and isinstance(raw, float) and not raw.is_integer():
+        raise InvalidInput(f"{setting.name} must be a whole number", code="invalid_setting")
+    return setting.kind(raw)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crowd.domain.errors import Conflict, Gone, InvalidInput, NotFound
+from crowd.domain.fraud.sniffing import disguised
 from crowd.domain.gold import feedback, is_correct
 from crowd.domain.qualification import round_result
+from crowd.domain.reliability import is_evidence
 from crowd.persistence import Assignment, Item, Label, Project
-from crowd.services.drift import check_gold_drift
+from crowd.services.drift import check_agreement_on_schedule, check_gold_drift
+from crowd.services.fraud import check_answer_fraud
 from crowd.services.settling import settle_item
 from crowd.services.standing import change_state, lock_standing
 
@@ -67,10 +70,15 @@ def answer(
         guidelines_version=project.guidelines_version,
     ))
     assignment.answered_at = now
+    # A retraining round after a sniffing finding is served as work (no feedback).
+    in_disguise = disguised(standing.state, standing.state_reason_code)
     if correct is not None:
         standing.gold_seen += 1
         standing.gold_correct += int(correct)
-        round_state = ROUND_MODES.get(assignment.mode)
+        if is_evidence(assignment.mode) and not in_disguise:  # round gold is not evidence
+            standing.hidden_gold_seen += 1
+            standing.hidden_gold_correct += int(correct)
+        round_state = "retraining" if in_disguise else ROUND_MODES.get(assignment.mode)
         if round_state is not None and standing.state == round_state:
             standing.round_seen += 1
             standing.round_correct += int(correct)
@@ -82,13 +90,16 @@ def answer(
                 change_state(session, standing, change, now)
         elif assignment.mode == "work":
             session.flush()
-            check_gold_drift(session, project, standing, rng, now)
+            check_gold_drift(session, project, standing, bool(correct), rng, now)
     elif not assignment.is_gold:
         standing.work_labels += 1
         item.n_labels += 1
         if item.status == "open":
             session.flush()
             settle_item(session, project, item, rng)
+    if assignment.mode == "work":
+        check_agreement_on_schedule(session, project, standing, rng, now)
+        check_answer_fraud(session, project, standing, rng, now)
     try:
         session.commit()
     except IntegrityError:
