@@ -1,10 +1,13 @@
 """``crowd simulate``: a simulated crowd against the real HTTP API, for planning
 project settings and checking what the server's quality rules achieve.
 
-``workers`` holds the pure worker models, ``options`` the command's options,
-``client`` a small stdlib HTTP client, ``server`` a server of the simulator's
-own, ``pool`` the sharing of client threads among workers, ``driver`` the run
-itself and ``report`` the measures taken from the server's exports.
+``workers`` holds the pure worker models and the data set, ``kinds`` and
+``sniffers`` how each kind of worker acts on what a client sees, ``options``
+(with ``options_help``) the command's options and mixes, ``client`` a small
+stdlib HTTP client, ``server`` a server of the simulator's own, ``pool`` the
+sharing of client threads among workers, ``acting`` one worker's turn at the
+API, ``driver`` the run itself (``records`` what it keeps), and ``report``
+(with ``report_kinds``) the measures taken from the server's exports.
 """
 from __future__ import annotations
 

@@ -7,17 +7,17 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from crowd.simulate.acting import burst
 from crowd.simulate.client import Api, ApiError
+from crowd.simulate.kinds import CrowdConfig, make_minds
 from crowd.simulate.options import Settings
 from crowd.simulate.pool import Coordinator, SimWorker
-from crowd.simulate.workers import Dataset, make_crowd, make_dataset
+from crowd.simulate.records import Collected, Project
+from crowd.simulate.workers import Dataset, make_dataset
 
-BURST = 5  # answers a worker gives each time a thread picks them up
 MAX_WORKER_ERRORS = 5  # server errors one worker shrugs off before giving up
 IMPORT_CHUNK = 1000
 REVIEW_PAGE = 500
@@ -26,36 +26,6 @@ MAX_PHASES = 10  # rounds of "work until idle, aggregate, review" at the end
 
 class SimulationError(Exception):
     """The simulation could not run (a one-line message for the operator)."""
-
-
-@dataclass
-class Project:
-    """The simulated project as the simulator knows it: ids and hidden truth."""
-
-    id: int
-    labels: list[str]
-    truth: dict[str, int]  # external id -> true class (work and gold items)
-    gold: set[str]
-
-
-@dataclass
-class Collected:
-    """Everything read back from the server at the end of a run."""
-
-    project: dict[str, Any]
-    results: list[dict[str, Any]]
-    labels: list[dict[str, Any]]
-    workers: list[dict[str, Any]]
-    histories: dict[str, list[dict[str, Any]]]
-    reviews: Counter[str]
-    aggregations: int
-    aggregation_seconds: float
-    aggregation_changes: Counter[str]
-    answers: int
-    seconds: float
-    statuses: Counter[int]
-    reconnects: int
-    problems: list[str]
 
 
 class Simulation:
@@ -67,16 +37,22 @@ class Simulation:
         self.run_id = secrets.token_hex(3)
         seeds = np.random.SeedSequence(settings.seed)
         crowd_seed, data_seed, *worker_seeds = seeds.spawn(2 + settings.workers)
-        models = make_crowd(settings.workers, settings.shares, settings.classes,
-                            np.random.default_rng(crowd_seed), onset=settings.drift_onset)
+        config = CrowdConfig(
+            settings.classes, onset=settings.drift_onset,
+            reliable_accuracy=settings.reliable_accuracy, class_shares=settings.class_shares,
+            group_size=settings.collusion_group, slow_after=settings.slow_drift_after,
+            slow_over=settings.slow_drift_over)
+        minds = make_minds(settings.workers, settings.shares, config,
+                           np.random.default_rng(crowd_seed))
         self.dataset: Dataset = make_dataset(settings.items, settings.gold_items,
-                                             settings.classes, np.random.default_rng(data_seed))
+                                             settings.classes, np.random.default_rng(data_seed),
+                                             settings.class_shares)
         counters: Counter[str] = Counter()
         self.workers = []
-        for i, (model, seed) in enumerate(zip(models, worker_seeds, strict=True)):
-            counters[model.kind] += 1
-            name = f"sim-{self.run_id}-{model.kind}-{counters[model.kind]:02d}"
-            self.workers.append(SimWorker(i, model, name, secrets.token_urlsafe(12),
+        for i, (mind, seed) in enumerate(zip(minds, worker_seeds, strict=True)):
+            counters[mind.kind] += 1
+            name = f"sim-{self.run_id}-{mind.kind.replace('_', '-')}-{counters[mind.kind]:02d}"
+            self.workers.append(SimWorker(i, mind, name, secrets.token_urlsafe(12),
                                           np.random.default_rng(seed)))
         self.manager = self._login(username, password, ("manager", "admin"))
         self.expert: Api | None = None
@@ -124,6 +100,9 @@ class Simulation:
         rows = [{"external_id": ref, "data": {"ref": ref, "text": f"simulated item {i}"},
                  **({"gold_label": labels[truth[ref]]} if ref in gold else {})}
                 for i, ref in enumerate(refs)]
+        if s.gold_import == "separate":  # a batch of its own, after the work items
+            rows = [r for r in rows if "gold_label" not in r] + \
+                [r for r in rows if "gold_label" in r]
         for start in range(0, len(rows), IMPORT_CHUNK):
             chunk = rows[start:start + IMPORT_CHUNK]
             report = self.manager.expect("POST", f"/projects/{project.id}/items", chunk, ok=(201,))
@@ -229,38 +208,8 @@ class Simulation:
             coordinator.give_back(worker, outcome)
 
     def _burst(self, worker: SimWorker, coordinator: Coordinator) -> str:
-        """Up to ``BURST`` next/answer rounds: ``worked``, ``idle`` or ``retired``."""
-        assert worker.api is not None and self.project is not None
-        project = self.project
-        for _ in range(BURST):
-            status, offer = worker.api.call("POST", f"/projects/{project.id}/next")
-            if status == 204:
-                return "idle"
-            if status == 403 and isinstance(offer, dict) and \
-                    offer.get("error", {}).get("code") == "suspended":
-                worker.retired = "suspended"
-                return "retired"
-            if status != 200:
-                raise ApiError("POST", f"/projects/{project.id}/next", status, offer)
-            ref = offer["item"]["data"]["ref"]
-            degraded = worker.model.is_degraded(worker.work_answers)
-            given = worker.model.answer(project.truth[ref], worker.work_answers, worker.rng)
-            duration = int(worker.rng.lognormal(np.log(4000), 0.5))
-            path = f"/assignments/{offer['assignment_id']}/answer"
-            status, body = worker.api.call("POST", path, {"label": project.labels[given],
-                                                          "duration_ms": duration})
-            if status == 410:  # lease released meanwhile (sent to retraining): ask again
-                continue
-            if status != 200:
-                raise ApiError("POST", path, status, body)
-            if degraded and worker.onset_ref is None:
-                worker.onset_ref = ref
-            worker.answers += 1
-            worker.modes[offer["mode"]] += 1
-            if offer["mode"] == "work":
-                worker.work_answers += 1
-            coordinator.answered()
-        return "worked"
+        assert self.project is not None
+        return burst(worker, self.project, coordinator)
 
     def _maintain_every(self, coordinator: Coordinator, stop: threading.Event) -> None:
         every = self.settings.aggregate_every

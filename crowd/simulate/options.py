@@ -3,48 +3,33 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from typing import Any
 
-DESCRIPTION = """\
-Simulate a crowd against the real HTTP API, over a project with known truth, and
-report what the server made of it: accuracy, labels per item, gold and expert
-effort, how fast drifting workers were caught, and whether good workers were hurt.
+from crowd.simulate.options_help import DESCRIPTION
 
-Simulated workers: reliable (class-dependent confusion, accuracy 0.85 +- 0.1 per
-class), spammers (uniform random), adversaries (give the swapped partner of the
-true class) and drifters (reliable, then 0.3 accurate from --drift-onset work
-answers on). Without --url the simulator starts a server of its own (gunicorn on a
-free port, production settings, the scheduled jobs on) on a temporary SQLite
-database or on --database-url, and stops it at the end. With --url, whether the
-server's drift job runs is that server's setting (CROWD_SCHEDULER_ENABLED, or a
-`crowd scheduler` process); without it only hidden gold can catch a drifter.
-Aggregation, and an oracle expert resolving every item in review with the truth,
-run every --aggregate-every answers and at the end.
-
-Defaults a team would pick for a crowd like this one (the server's own defaults
-fit a smaller, cleaner crowd):
-  --qualification-size 20 --qualification-accuracy 0.5: a worker must get 10 of
-    20 gold right (chance is 1 in --classes). A 0.85 worker fails with
-    probability 4e-5 (0.80: 6e-4); a spammer passes with 1.4% and an adversary
-    practically never. The server's default, 8 of 10, fails a 0.85 worker with
-    probability 0.18. The few spammers who pass are left to the drift checks.
-  --drift-window 12: at --gold-rate 0.1 an active worker meets only about 20
-    hidden gold items in this whole project, so the server default of 20 is
-    seldom full. 12 is the smallest window on which the exact 1% binomial test
-    against --min-accuracy 0.7 uses nearly all its risk: it fires at 4 or fewer
-    right of 12 (P = 0.0095 at the floor), where a window of 10 fires only at
-    2 or fewer (P = 0.0016) and lets a worker fallen to 0.3 pass 20 gold
-    answers one time in four (at 12: 1 in 15; 1 in 30 by 24). A 0.85 worker
-    trips it with probability 7e-5 per check. The window also sets the
-    server's check on Dawid-Skene accuracy (the drift job; from 2 x window work
-    labels on), which catches most drifters first.
-  --gold-items: 10% of --items (at least 4 x --qualification-size), enough
-    unseen gold for a qualification round, a retraining round and the hidden gold
-    of the busiest worker.
-  --drift-onset 40: drifters change after 40 work answers, about a quarter of
-    the ~170 each active worker gives here, so the drop must be caught mid-run.
-    A later onset leaves a drifter too few gold answers before the project ends
-    (at 80, about 10) for any 1% test on gold to be sure of it.
-"""
+# The share options, in the order of ``kinds.ALL_KINDS``, with their report names.
+SHARE_OPTIONS = ("reliable", "spammers", "adversaries", "drifters", "lazy", "colluders",
+                 "sniffers_id", "sniffers_content", "sniffers_timing", "slow_drifters",
+                 "speed_bots")
+# Options a --mix sets; their parser default is None so that a mix can tell
+# whether they were given.
+DEFAULTS: dict[str, Any] = {
+    "workers": 60, "reliable": 0.6, "spammers": 0.2, "adversaries": 0.1, "drifters": 0.1,
+    "lazy": 0.0, "colluders": 0.0, "sniffers_id": 0.0, "sniffers_content": 0.0,
+    "sniffers_timing": 0.0, "slow_drifters": 0.0, "speed_bots": 0.0, "items": 2000,
+    "classes": 4, "class_shares": None, "reliable_accuracy": None, "redundancy": 3,
+    "max_redundancy": 7, "gold_rate": 0.1, "gold_import": "mixed",
+}
+MIXES: dict[str, dict[str, Any]] = {
+    "acceptance": {
+        "workers": 60, "reliable": 0.45, "spammers": 0.05, "adversaries": 0.05,
+        "drifters": 0.05, "lazy": 0.05, "colluders": 0.10, "sniffers_id": 0.05,
+        "sniffers_content": 0.05, "sniffers_timing": 0.05, "slow_drifters": 0.05,
+        "speed_bots": 0.05, "items": 1500, "classes": 4, "class_shares": "55,25,15,5",
+        "reliable_accuracy": "0.8-0.95", "redundancy": 3, "max_redundancy": 7,
+        "gold_rate": 0.1, "gold_import": "separate",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -52,7 +37,7 @@ class Settings:
     """Everything one simulation needs, checked."""
 
     workers: int
-    shares: tuple[float, float, float, float]  # reliable, spammers, adversaries, drifters
+    shares: tuple[float, ...]  # in the order of SHARE_OPTIONS (kinds.ALL_KINDS)
     items: int
     classes: int
     redundancy: int
@@ -75,6 +60,13 @@ class Settings:
     server_workers: int = 4
     drift_interval: int = 5
     as_json: bool = False
+    mix: str | None = None
+    class_shares: tuple[float, ...] | None = None
+    reliable_accuracy: tuple[float, float] | None = None
+    collusion_group: int = 3
+    slow_drift_after: int = 40
+    slow_drift_over: int = 80
+    gold_import: str = "mixed"
 
     def project_settings(self) -> dict[str, float | int]:
         """The settings of the simulated project, as the API names them."""
@@ -87,30 +79,54 @@ class Settings:
         }
 
 
+def _share(parser: argparse._ArgumentGroup, name: str, what: str) -> None:
+    flag = "--" + name.replace("_", "-")
+    parser.add_argument(flag, type=float, default=None, dest=name, metavar="SHARE",
+                        help=f"share {what} (default {DEFAULTS[name]:g})")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``crowd simulate``."""
     parser.description = DESCRIPTION
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     crowd = parser.add_argument_group("the crowd")
-    crowd.add_argument("--workers", type=int, default=60, help="simulated workers (default 60)")
-    crowd.add_argument("--reliable", type=float, default=0.6, help="share reliable (default 0.6)")
-    crowd.add_argument("--spammers", type=float, default=0.2, help="share spammers (default 0.2)")
-    crowd.add_argument("--adversaries", type=float, default=0.1,
-                       help="share adversaries (default 0.1)")
-    crowd.add_argument("--drifters", type=float, default=0.1, help="share drifters (default 0.1)")
+    crowd.add_argument("--mix", choices=sorted(MIXES), default=None,
+                       help="a preset crowd and project (see above); options given "
+                            "beside it override it")
+    crowd.add_argument("--workers", type=int, default=None, help="simulated workers (default 60)")
+    for name, what in zip(SHARE_OPTIONS, (
+            "reliable", "spammers", "adversaries", "drifters", "lazy majority clickers",
+            "colluders", "gold sniffers by id", "gold sniffers by repeated content",
+            "gold sniffers by timing", "slow drifters", "speed bots"), strict=True):
+        _share(crowd, name, what)
+    crowd.add_argument("--reliable-accuracy", default=None, metavar="LO-HI",
+                       help="draw each reliable worker's mean accuracy in this range, "
+                            "e.g. 0.8-0.95 (default: 0.85 +- 0.1 per class)")
     crowd.add_argument("--drift-onset", type=int, default=40, metavar="N",
                        help="work answers a drifter gives before degrading (default 40)")
+    crowd.add_argument("--collusion-group", type=int, default=3, metavar="N",
+                       help="workers per colluding group (default 3)")
+    crowd.add_argument("--slow-drift-after", type=int, default=40, metavar="N",
+                       help="work answers a slow drifter gives at about 0.9 (default 40)")
+    crowd.add_argument("--slow-drift-over", type=int, default=80, metavar="M",
+                       help="work answers over which it then decays to 0.4 (default 80)")
     project = parser.add_argument_group("the project")
-    project.add_argument("--items", type=int, default=2000, help="work items (default 2000)")
-    project.add_argument("--classes", type=int, default=4, help="classes (default 4)")
+    project.add_argument("--items", type=int, default=None, help="work items (default 2000)")
+    project.add_argument("--classes", type=int, default=None, help="classes (default 4)")
+    project.add_argument("--class-shares", default=None, metavar="S1,S2,...",
+                         help="how common each class is, e.g. 55,25,15,5 (normalised; "
+                              "default: uniform)")
     project.add_argument("--gold-items", type=int, default=None, metavar="N",
                          help="gold items (default 10%% of --items, at least "
                               "4 x --qualification-size)")
-    project.add_argument("--redundancy", type=int, default=3, help="(default 3)")
-    project.add_argument("--max-redundancy", type=int, default=7, help="(default 7)")
+    project.add_argument("--gold-import", choices=("mixed", "separate"), default=None,
+                         help="import gold among the work items at random (mixed, the "
+                              "default) or as a batch of its own after them (separate)")
+    project.add_argument("--redundancy", type=int, default=None, help="(default 3)")
+    project.add_argument("--max-redundancy", type=int, default=None, help="(default 7)")
     project.add_argument("--confidence", type=float, default=0.95,
                          help="confidence_threshold (default 0.95)")
-    project.add_argument("--gold-rate", type=float, default=0.1, help="(default 0.1)")
+    project.add_argument("--gold-rate", type=float, default=None, help="(default 0.1)")
     project.add_argument("--qualification-size", type=int, default=20, help="(default 20)")
     project.add_argument("--qualification-accuracy", type=float, default=0.5,
                          help="(default 0.5)")
@@ -140,38 +156,80 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "simulation runs far faster than a real crowd (default 5)")
 
 
+def _ratios(text: str, what: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise ValueError(f"{what} must be numbers separated by commas, like 55,25,15,5") from None
+    if not values or any(v < 0 for v in values) or sum(values) <= 0:
+        raise ValueError(f"{what} must be non-negative with a positive sum")
+    return tuple(v / sum(values) for v in values)
+
+
+def _range(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in text.split("-", 1))
+    except ValueError:
+        raise ValueError("--reliable-accuracy must be a range like 0.8-0.95") from None
+    if not 0 < low <= high < 1:
+        raise ValueError("--reliable-accuracy must lie between 0 and 1, low to high")
+    return low, high
+
+
+def resolve(args: argparse.Namespace) -> dict[str, Any]:
+    """The values of the options a mix can set: given, else the mix's, else the default."""
+    mix = MIXES.get(args.mix or "", {})
+    return {name: getattr(args, name) if getattr(args, name, None) is not None
+            else mix.get(name, default) for name, default in DEFAULTS.items()}
+
+
 def settings_from(args: argparse.Namespace, seed: int) -> Settings:
     """Check the parsed options; raises ``ValueError`` with a one-line message."""
-    shares = (args.reliable, args.spammers, args.adversaries, args.drifters)
+    v = resolve(args)
+    shares = tuple(float(v[name]) for name in SHARE_OPTIONS)
     if any(s < 0 for s in shares) or abs(sum(shares) - 1.0) > 1e-6:
-        raise ValueError("--reliable, --spammers, --adversaries and --drifters must be "
-                         "non-negative and add up to 1")
-    for name in ("workers", "items", "threads", "aggregate_every", "server_workers",
-                 "drift_interval"):
+        raise ValueError("the shares (--reliable, --spammers, --adversaries, --drifters, "
+                         "--lazy, --colluders, --sniffers-*, --slow-drifters, --speed-bots) "
+                         "must be non-negative and add up to 1")
+    for name in ("threads", "aggregate_every", "server_workers", "drift_interval",
+                 "collusion_group"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-    if args.classes < 2:
+    for name in ("workers", "items"):
+        if v[name] < 1:
+            raise ValueError(f"--{name} must be at least 1")
+    if v["classes"] < 2:
         raise ValueError("--classes must be at least 2")
-    if args.drift_onset < 0:
-        raise ValueError("--drift-onset must not be negative")
+    class_shares = None
+    if v["class_shares"] is not None:
+        class_shares = _ratios(v["class_shares"], "--class-shares")
+        if len(class_shares) != v["classes"]:
+            raise ValueError(f"--class-shares needs {v['classes']} values, one per class")
+    reliable_accuracy = None if v["reliable_accuracy"] is None else _range(v["reliable_accuracy"])
+    for name in ("drift_onset", "slow_drift_after", "slow_drift_over"):
+        if getattr(args, name) < 0:
+            raise ValueError(f"--{name.replace('_', '-')} must not be negative")
     if args.url and not (args.username and args.password):
         raise ValueError("--url needs --username and --password of a manager or admin")
     if args.url and args.database_url:
         raise ValueError("--database-url is for the server the simulator starts, not with --url")
     gold = args.gold_items
     if gold is None:
-        gold = max(args.items // 10, 4 * args.qualification_size)
+        gold = max(v["items"] // 10, 4 * args.qualification_size)
     if gold < 0:
         raise ValueError("--gold-items must not be negative")
     return Settings(
-        workers=args.workers, shares=shares, items=args.items, classes=args.classes,
-        redundancy=args.redundancy, max_redundancy=args.max_redundancy,
-        confidence=args.confidence, gold_rate=args.gold_rate, gold_items=gold,
+        workers=v["workers"], shares=shares, items=v["items"], classes=v["classes"],
+        redundancy=v["redundancy"], max_redundancy=v["max_redundancy"],
+        confidence=args.confidence, gold_rate=v["gold_rate"], gold_items=gold,
         qualification_size=args.qualification_size,
         qualification_accuracy=args.qualification_accuracy, drift_window=args.drift_window,
         min_accuracy=args.min_accuracy, drift_onset=args.drift_onset, seed=seed,
         threads=args.threads, aggregate_every=args.aggregate_every, url=args.url,
         username=args.username, password=args.password, database_url=args.database_url,
         server_workers=args.server_workers, drift_interval=args.drift_interval,
-        as_json=args.json,
+        as_json=args.json, mix=args.mix, class_shares=class_shares,
+        reliable_accuracy=reliable_accuracy, collusion_group=args.collusion_group,
+        slow_drift_after=args.slow_drift_after, slow_drift_over=args.slow_drift_over,
+        gold_import=v["gold_import"],
     )

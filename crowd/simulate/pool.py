@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crowd.simulate.client import Api
+from crowd.simulate.kinds import Mind
 from crowd.simulate.workers import WorkerModel
 
 IDLE_RETRY = 0.3  # seconds before a worker told "nothing left" (204) asks again
@@ -19,7 +20,7 @@ class SimWorker:
     """A simulated worker's account, connection and what they did."""
 
     index: int
-    model: WorkerModel
+    mind: Mind
     username: str
     password: str
     rng: np.random.Generator
@@ -32,6 +33,16 @@ class SimWorker:
     idle_epoch: int = -1
     not_before: float = 0.0
     problems: list[str] = field(default_factory=list)
+    # Sniffers: (external id, guessed gold) for each work offer answered.
+    guesses: list[tuple[str, bool]] = field(default_factory=list)
+
+    @property
+    def model(self) -> WorkerModel:
+        return self.mind.model
+
+    @property
+    def kind(self) -> str:
+        return self.mind.kind
 
 
 class Coordinator:

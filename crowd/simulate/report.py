@@ -7,6 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from crowd.simulate.options import SHARE_OPTIONS
+from crowd.simulate.report_kinds import class_accuracy, collusion, per_kind, render_kinds
+
 # The targets of the issue that asked for the simulator, checked on every report.
 TARGET_ACCURACY = 0.97
 TARGET_LABELS_PER_ITEM = 4.5
@@ -56,7 +59,10 @@ def label_effort(labels: Iterable[Mapping[str, Any]], n_items: int) -> dict[str,
     return {"work_labels": work, "labels_per_item": work / n_items if n_items else None,
             "counted_labels_per_item": counted / n_items if n_items else None,
             "discounted_labels": work - counted,
-            "gold_answers": sum(gold.values()), "gold_by_mode": dict(sorted(gold.items()))}
+            "gold_answers": sum(gold.values()), "gold_by_mode": dict(sorted(gold.items())),
+            # Of the answers given in work mode, the share that was hidden gold.
+            "hidden_gold_share": gold["work"] / (gold["work"] + work) if gold["work"] + work
+            else None}
 
 
 def first_sanction(history: Sequence[Mapping[str, Any]], since: datetime | None = None
@@ -126,8 +132,9 @@ def build(sim: Any, collected: Any, server: str) -> dict[str, Any]:
                 sanctioned_reliable.append({"worker": worker.username, "to": event["to"],
                                             "reason": event["reason_code"],
                                             "final_state": state})
-    for kind in kinds.values():
-        kind["states"] = dict(sorted(kind["states"].items()))
+    for name, extra in per_kind(sim, by_worker, collected.histories, truth).items():
+        kinds[name]["states"] = dict(sorted(kinds[name]["states"].items()))
+        kinds[name].update(extra)
     acc = accuracy(collected.results, truth)
     effort = label_effort(collected.labels, s.items)
     reliable_suspended = [w["worker"] for w in sanctioned_reliable
@@ -156,10 +163,14 @@ def build(sim: Any, collected: Any, server: str) -> dict[str, Any]:
     return {
         "seed": s.seed, "server": server, "project_id": project.id,
         "settings": {"workers": s.workers, "shares": dict(zip(
-            ("reliable", "spammers", "adversaries", "drifters"), s.shares, strict=True)),
+            SHARE_OPTIONS, s.shares, strict=True)),
             "items": s.items, "gold_items": s.gold_items, "classes": s.classes,
             **s.project_settings(), "drift_onset": s.drift_onset, "threads": s.threads,
-            "aggregate_every": s.aggregate_every},
+            "aggregate_every": s.aggregate_every, "mix": s.mix,
+            "class_shares": list(s.class_shares) if s.class_shares else None,
+            "reliable_accuracy": list(s.reliable_accuracy) if s.reliable_accuracy else None,
+            "collusion_group": s.collusion_group, "slow_drift_after": s.slow_drift_after,
+            "slow_drift_over": s.slow_drift_over, "gold_import": s.gold_import},
         "run": {"answers": collected.answers, "seconds": round(collected.seconds, 1),
                 "setup_seconds": round(sim.setup_seconds, 1),
                 "answers_per_second": round(collected.answers / collected.seconds, 1)
@@ -175,6 +186,8 @@ def build(sim: Any, collected: Any, server: str) -> dict[str, Any]:
         "drifters": drifters, "drift_bound": bound,
         "reliable_sanctioned": sanctioned_reliable, "reliable_suspended": reliable_suspended,
         "workers_by_kind": kinds, "targets": targets,
+        "accuracy_by_class": class_accuracy(collected.results, truth, project.labels),
+        "collusion": collusion(sim, by_worker, collected.histories, collected.results, truth),
     }
 
 
@@ -195,7 +208,13 @@ def render(report: Mapping[str, Any]) -> str:
         f"confidence {s['confidence_threshold']}, gold_rate {s['gold_rate']}, qualification "
         f"{s['qualification_size']} at {s['qualification_accuracy']}, min_accuracy "
         f"{s['min_accuracy']}, drift_window {s['drift_window']}, drift onset after "
-        f"{s['drift_onset']} work answers",
+        f"{s['drift_onset']} work answers"
+        + (f"; mix {s['mix']}" if s.get("mix") else "")
+        + (", class shares " + "/".join(f"{x:.2f}" for x in s["class_shares"])
+           if s.get("class_shares") else "")
+        + (f", reliable accuracy {s['reliable_accuracy'][0]}-{s['reliable_accuracy'][1]}"
+           if s.get("reliable_accuracy") else "")
+        + f", gold import {s.get('gold_import', 'mixed')}",
         f"run: {run['answers']} answers in {run['seconds']} s ({run['answers_per_second']}/s; "
         f"setup {run['setup_seconds']} s), "
         f"{run['aggregations']} aggregations ({run['aggregation_seconds']} s"
@@ -213,7 +232,9 @@ def render(report: Mapping[str, Any]) -> str:
         f"labels; {_pct(effort['counted_labels_per_item'], 2)} still counted, "
         f"{effort['discounted_labels']} discounted after drift)",
         f"gold answers spent: {effort['gold_answers']} ("
-        + ", ".join(f"{k} {v}" for k, v in effort["gold_by_mode"].items()) + ")",
+        + ", ".join(f"{k} {v}" for k, v in effort["gold_by_mode"].items()) + "); hidden "
+        f"gold {_pct(effort.get('hidden_gold_share'))} of work-mode answers (gold_rate "
+        f"{s['gold_rate']})",
         f"expert reviews: {report['expert_reviews']['resolved']} items resolved by the oracle "
         "expert (" + (", ".join(f"{k} {v}" for k, v in
                                  report["expert_reviews"]["by_reason"].items()) or "none") + ")",
@@ -243,6 +264,8 @@ def render(report: Mapping[str, Any]) -> str:
         f"{k}: {', '.join(f'{s} {n}' for s, n in v['states'].items())}, "
         f"{v['ever_active']} ever active, {v['work_labels']} work labels"
         for k, v in kinds.items()))
+    lines.append("")
+    lines.extend(render_kinds(report))
     lines.append("")
     lines.append("targets:")
     for name, t in report["targets"].items():

@@ -55,20 +55,26 @@ def one_coin(accuracy: float, n_classes: int) -> np.ndarray:
 
 
 def reliable_confusion(
-    n_classes: int, rng: np.random.Generator, accuracy: float = 0.85, spread: float = 0.1
+    n_classes: int, rng: np.random.Generator, accuracy: float = 0.85, spread: float = 0.1,
+    pull: Sequence[float] | None = None,
 ) -> np.ndarray:
     """A good worker whose accuracy depends on the class.
 
     Each class's accuracy is uniform in ``accuracy ± spread`` (clipped to
     [1/C, 0.99]); its errors fall on the other classes with Dirichlet(1)
     weights, so some classes are mistaken for one another more than others.
+    With ``pull`` (the class shares of a skewed project) those weights are also
+    multiplied by each class's share: mistakes lean towards the common classes,
+    as a person's do. Uniform or no ``pull`` draws exactly the same matrix.
     """
     diag = np.clip(rng.uniform(accuracy - spread, accuracy + spread, n_classes),
                    1.0 / n_classes, 0.99)
+    weights = np.ones(n_classes) if pull is None else np.asarray(pull, dtype=float)
     matrix = np.zeros((n_classes, n_classes))
     for true in range(n_classes):
         others = [c for c in range(n_classes) if c != true]
-        matrix[true, others] = (1.0 - diag[true]) * rng.dirichlet(np.ones(len(others)))
+        error = rng.dirichlet(np.ones(len(others))) * weights[others]
+        matrix[true, others] = (1.0 - diag[true]) * error / error.sum()
         matrix[true, true] = diag[true]
     return matrix
 
@@ -161,11 +167,19 @@ class Dataset:
         return int(self.gold.sum())
 
 
-def make_dataset(n_items: int, n_gold: int, n_classes: int, rng: np.random.Generator) -> Dataset:
-    """``n_items`` work items and ``n_gold`` gold items of uniformly random classes,
-    the gold ones at random positions so that nothing in their order marks them."""
+def make_dataset(n_items: int, n_gold: int, n_classes: int, rng: np.random.Generator,
+                 shares: Sequence[float] | None = None) -> Dataset:
+    """``n_items`` work items and ``n_gold`` gold items of uniformly random classes
+    (or drawn with the class ``shares``: gold and work alike), the gold ones at
+    random positions so that nothing in their order marks them."""
     total = n_items + n_gold
-    truth = rng.integers(0, n_classes, size=total)
+    if shares is None:
+        truth = rng.integers(0, n_classes, size=total)
+    else:
+        p = np.asarray(shares, dtype=float)
+        if len(p) != n_classes or (p < 0).any() or p.sum() <= 0:
+            raise ValueError(f"need {n_classes} non-negative class shares with a positive sum")
+        truth = rng.choice(n_classes, size=total, p=p / p.sum())
     gold = np.zeros(total, dtype=bool)
     gold[rng.choice(total, size=n_gold, replace=False)] = True
     return Dataset(truth, gold)
