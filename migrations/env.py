@@ -44,6 +44,20 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    if connection.dialect.name == "sqlite" and not connection.in_transaction():
+        # Batch mode rebuilds a table (copy, drop, rename); with foreign keys on,
+        # dropping a parent such as projects cascades and empties its children.
+        # The pragma only takes effect outside a transaction, hence the driver level.
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            _migrate(connection)
+        finally:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+        return
+    _migrate(connection)
+
+
+def _migrate(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
