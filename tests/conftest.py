@@ -13,7 +13,13 @@ from flask.testing import FlaskClient
 
 from config import TestConfig
 from crowd import create_app
-from tests.databases import PostgresDatabase, SqliteTemplate, backends, pg_admin_url
+from tests.databases import (
+    PostgresDatabase,
+    SqliteTemplate,
+    backends,
+    pg_admin_url,
+    scratch_postgres,
+)
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +32,15 @@ def postgres() -> Iterator[PostgresDatabase]:
     database = PostgresDatabase(pg_admin_url())
     yield database
     database.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, unmigrated database for one test, once per backend (migration tests)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'blank.sqlite'}"
+    else:
+        yield from scratch_postgres()
 
 
 @pytest.fixture(params=backends())

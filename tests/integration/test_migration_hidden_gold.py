@@ -2,28 +2,16 @@
 met in work mode only, never qualification or training answers."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from crowd import migrate
-from tests.databases import scratch_postgres
 
 WHEN = datetime(2026, 1, 1)  # naive: the reflected tables take it as stored
 # (mode, correct) of each gold answer of worker 1; worker 2 answers only work items.
 GOLD_ANSWERS = [("qualification", True)] * 4 + [("training", True)] * 3 + [
     ("work", True), ("work", False), ("work", False), ("work", True), ("work", False)]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def blank_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'blank.sqlite'}"
-    else:
-        yield from scratch_postgres()
 
 
 def _fill_at_0004(url: str) -> None:

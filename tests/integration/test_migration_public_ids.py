@@ -3,26 +3,14 @@ in no relation to their sequential ids."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import column, create_engine, insert, select, table, text
 
 from crowd import migrate
 from crowd.domain.public_ids import PUBLIC_ID_MAX
-from tests.databases import scratch_postgres
 
 N_ITEMS = 400
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def blank_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'blank.sqlite'}"
-    else:
-        yield from scratch_postgres()
 
 
 def _spearman(xs: list[int], ys: list[int]) -> float:

@@ -1,25 +1,12 @@
 """The alembic migrations and the models describe the same schema."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from crowd import migrate
 from crowd.persistence import Base
-from tests.databases import scratch_postgres
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def blank_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'blank.sqlite'}"
-    else:
-        yield from scratch_postgres()
 
 
 def test_migration_head_matches_models(blank_database: str) -> None:
