@@ -5,6 +5,7 @@ order, for a worker in a given state.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,3 +49,13 @@ def plan_next(state: str, gold_rate: float, rng: np.random.Generator) -> list[Pi
 def gold_start_key(rng: np.random.Generator, key_space: int) -> int:
     """A uniform random point on the gold shuffle ring, in ``[0, key_space)``."""
     return int(rng.integers(0, key_space))
+
+
+def round_class(rng: np.random.Generator, labels: Sequence[str]) -> str:
+    """The gold label a qualification or training offer is drawn from first:
+    uniform over the project's labels (the round falls back to any unseen gold
+    when that class has none left). So a round covers the classes evenly
+    whatever the mix of the gold set, and a worker who gives one label to
+    everything scores about 1/K, not the share of the commonest class (0.55 on
+    a 55/25/15/5 gold set, enough to pass a 0.5 bar)."""
+    return labels[int(rng.integers(len(labels)))]

@@ -20,7 +20,7 @@ from crowd.domain.errors import NotFound
 from crowd.domain.fraud.sniffing import disguised
 from crowd.domain.gold import SHUFFLE_KEYS
 from crowd.domain.qualification import round_result
-from crowd.domain.routing import Pick, gold_start_key, plan_next
+from crowd.domain.routing import Pick, gold_start_key, plan_next, round_class
 from crowd.persistence import Assignment, Item, Project, WorkerStanding
 from crowd.services.standing import change_state, lock_standing
 
@@ -112,9 +112,17 @@ def _pick(
     """
     hidden = pick.mode == "work"
     if pick.pool == "gold":
-        item = _pick_gold(session, project.id, worker_id, gold_start_key(rng, SHUFFLE_KEYS))
-        if hidden and item is not None:
-            _work_candidate(session, project.id, worker_id, now, tries=1, padding=item)
+        start = gold_start_key(rng, SHUFFLE_KEYS)
+        if not hidden:  # a round with feedback: its gold covers the classes evenly
+            item = _pick_gold(session, project.id, worker_id, start,
+                              label=round_class(rng, project.labels))
+            return item or _pick_gold(session, project.id, worker_id, start)
+        item = _pick_gold(session, project.id, worker_id, start)
+        if item is not None and _work_candidate(
+                session, project.id, worker_id, now, tries=1, padding=item) is None:
+            # No work is left for this worker: hidden gold now would be the
+            # only thing served, and so known for gold. Nothing is served.
+            return None
         return item
     found = _work_candidate(session, project.id, worker_id, now, tries=MAX_RESERVE_TRIES)
     if hidden:
@@ -197,9 +205,11 @@ def _pick_work(
     return session.scalar(query)
 
 
-def _pick_gold(session: Session, project_id: int, worker_id: int, start: int) -> Item | None:
-    """A uniformly random gold item this worker never saw: the first unseen one
-    at or after a random point of the shuffle ring, wrapping around.
+def _pick_gold(session: Session, project_id: int, worker_id: int, start: int,
+               label: str | None = None) -> Item | None:
+    """A uniformly random gold item this worker never saw (of gold label
+    ``label``, if given): the first unseen one at or after a random point of
+    the shuffle ring, wrapping around.
 
     One statement whatever the start: each half of the ring is one short walk
     of ix_items_gold_pick, and the half after the start wins.
@@ -207,6 +217,8 @@ def _pick_gold(session: Session, project_id: int, worker_id: int, start: int) ->
     base = select(Item.id, Item.shuffle_key).where(
         Item.project_id == project_id, Item.is_gold.is_(True), _never_held(worker_id)
     ).order_by(Item.shuffle_key).limit(1)
+    if label is not None:
+        base = base.where(Item.gold_label == label)
     after = base.where(Item.shuffle_key >= start).subquery()
     before = base.where(Item.shuffle_key < start).subquery()
     ring = union_all(

@@ -3,7 +3,8 @@ runs of one label) and the shared parts of every fraud sanction.
 
 Each rule is pure in ``crowd.domain.fraud``; this module loads its evidence,
 and when it fires hands a ``Finding`` to ``fraud_sanction``, which picks the
-step of the ladder (``crowd.domain.fraud.sanction_step``) and sanctions through
+step of the ladder (``crowd.domain.fraud.sanction_step``, shared with the drift
+checks) and sanctions through
 ``crowd.services.sanctions.sanction_low_quality`` (labels since the onset stop
 counting). Evidence is read only from ``WorkerStanding.state_changed_at`` on:
 after a manager's override, a sanction or a passed round no rule fires again
@@ -19,7 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crowd.domain.fraud import FAST, FRAUD_CODES, RUN, sanction_step
+from crowd.domain.fraud import FAST, RUN
 from crowd.domain.fraud.runs import (
     MAX_RUN,
     item_bound,
@@ -31,7 +32,7 @@ from crowd.domain.fraud.runs import (
 from crowd.domain.fraud.settings import FraudSettings
 from crowd.domain.fraud.speed import too_fast
 from crowd.domain.fraud.stats import most_likely_share
-from crowd.persistence import AggregationRun, Item, Label, Project, StateEvent, WorkerStanding
+from crowd.persistence import AggregationRun, Item, Label, Project, WorkerStanding
 from crowd.services.sanctions import Finding, sanction_low_quality
 
 
@@ -60,32 +61,16 @@ def class_shares(session: Session, project: Project) -> tuple[np.ndarray, float]
     return (raw + 1) / (raw.sum() + len(labels)), float(raw.sum())
 
 
-def fraud_step(session: Session, standing: WorkerStanding) -> tuple[str, int]:
-    """(state to send the worker to, fraud sanctions since the last manager decision)."""
-    events = session.execute(
-        select(StateEvent.reason_code, StateEvent.actor_id)
-        .where(StateEvent.project_id == standing.project_id,
-               StateEvent.worker_id == standing.worker_id)
-        .order_by(StateEvent.id)).all()
-    last_manager = max((i for i, (_, actor) in enumerate(events) if actor is not None),
-                       default=-1)
-    codes = [code for code, _ in events[last_manager + 1:]]
-    step = sanction_step(codes)
-    return step, sum(1 for code in codes if code in FRAUD_CODES)
-
-
 def fraud_sanction(
     session: Session, project: Project, standing: WorkerStanding, finding: Finding,
     rng: np.random.Generator, now: datetime,
 ) -> dict[str, Any]:
     """Sanction a fraud finding at its step of the ladder; returns the recorded evidence."""
-    step, earlier = fraud_step(session, standing)
-    detail = {**finding.detail, "step": step, "earlier_fraud_sanctions": earlier,
-              "evidence_since": standing.state_changed_at.isoformat(),
+    detail = {**finding.detail, "evidence_since": standing.state_changed_at.isoformat(),
               "reason_code": finding.reason_code}
     finding = Finding(finding.rule, finding.reason_code, finding.reason, finding.statistic,
                       finding.threshold, finding.onset, detail)
-    return sanction_low_quality(session, project, standing, finding, rng, now, to_state=step)
+    return sanction_low_quality(session, project, standing, finding, rng, now)
 
 
 def check_answer_fraud(

@@ -11,9 +11,12 @@ statistic was zero). The sanction then
    reopens their items for other workers (items an expert resolved stay so);
 2. restarts the worker's drift statistics from now (see ``drift_since``), so
    the next verdict rests only on what the worker does after retraining;
-3. moves the worker to ``retraining`` (or the state the rule asks for) and
-   records the event with the evidence: rule, statistic, threshold, onset,
-   labels discounted, and whatever detail the rule adds.
+3. moves the worker one step down the ladder (``crowd.domain.fraud.sanction_step``):
+   to ``retraining`` on the first low-quality finding since the last manager
+   decision, to ``suspended`` on any later one (or straight to the state the
+   rule asks for), and records the event with the evidence: rule, statistic,
+   threshold, onset, labels discounted, the step and the earlier strikes, and
+   whatever detail the rule adds.
 
 A fraud rule's module needs nothing else::
 
@@ -32,8 +35,9 @@ import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from crowd.domain.fraud import QUALITY_CODES, sanction_step
 from crowd.domain.qualification import StateChange
-from crowd.persistence import Item, Label, Project, WorkerStanding
+from crowd.persistence import Item, Label, Project, StateEvent, WorkerStanding
 from crowd.services.settling import settle_item
 from crowd.services.standing import change_state
 
@@ -65,6 +69,9 @@ def sanction_low_quality(
     """
     if to_state not in SANCTION_STATES:
         raise ValueError(f"a sanction moves a worker to one of {SANCTION_STATES}")
+    step, earlier = ladder_step(session, standing)
+    if to_state == "retraining":
+        to_state = step
     discounted = discount_labels(session, project, standing.worker_id, finding.onset, rng)
     # Built whole before the event is written: the JSON evidence is not
     # tracked for changes once the event has been flushed.
@@ -74,6 +81,8 @@ def sanction_low_quality(
         "threshold": round(float(finding.threshold), 6),
         "onset": finding.onset.isoformat(),
         "discounted_labels": discounted,
+        "step": to_state,
+        "earlier_sanctions": earlier,
         **finding.detail,
     }
     standing.gold_cusum = 0.0
@@ -82,6 +91,20 @@ def sanction_low_quality(
     change_state(session, standing, StateChange(to_state, finding.reason_code, finding.reason,
                                                 evidence), now)
     return evidence
+
+
+def ladder_step(session: Session, standing: WorkerStanding) -> tuple[str, int]:
+    """(the state a low-quality finding sends the worker to, the low-quality
+    sanctions they had since the last manager decision)."""
+    events = session.execute(
+        select(StateEvent.reason_code, StateEvent.actor_id)
+        .where(StateEvent.project_id == standing.project_id,
+               StateEvent.worker_id == standing.worker_id)
+        .order_by(StateEvent.id)).all()
+    last_manager = max((i for i, (_, actor) in enumerate(events) if actor is not None),
+                       default=-1)
+    codes = [code for code, _ in events[last_manager + 1:]]
+    return sanction_step(codes), sum(1 for code in codes if code in QUALITY_CODES)
 
 
 def discount_labels(
@@ -110,7 +133,9 @@ def discount_labels(
         if item.status == "resolved":
             continue
         item.status, item.review_reason = "open", None
-        item.needed = max(item.needed, project.redundancy)
+        # The widening the discounted label caused goes with it: an item whose
+        # remaining labels are confident completes again at once.
+        item.needed = max(item.n_labels, project.redundancy)
         session.flush()
         settle_item(session, project, item, rng)
     return len(rows)

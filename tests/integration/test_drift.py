@@ -345,7 +345,8 @@ def test_the_gold_cusum_is_carried_across_a_managers_suspension(app, manager, pr
     assert _events(app, pid, wid)[-1].evidence["gold_since_onset"] == 5
 
 
-def test_after_a_passed_retraining_the_cusum_starts_afresh(app, manager, project, clock):
+def test_after_a_passed_retraining_the_cusum_starts_afresh_and_a_second_alarm_suspends(
+        app, manager, project, clock):
     pid = project["id"]
     (_, worker), = make_users(app, manager, "drifter")
     run = Run(worker, pid, item_names(app, pid), clock)
@@ -360,4 +361,5 @@ def test_after_a_passed_retraining_the_cusum_starts_afresh(app, manager, project
         run.answer("b", expect="g")
         assert run.state()["state"] == "active"
     run.answer("b", expect="g")
-    assert run.state()["state"] == "retraining"
+    state = run.state()
+    assert (state["state"], state["state_reason_code"]) == ("suspended", "drift")

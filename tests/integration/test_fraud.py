@@ -121,7 +121,7 @@ def test_a_speed_bot_is_retrained_then_suspended(app, manager, clock):
     assert first.evidence["step"] == "retraining" and first.evidence["discounted_labels"] == 4
     assert first.evidence["onset"] == first.evidence["evidence_since"].replace(
         "12:00:00", "12:00:05")  # the first fast answer, five seconds in
-    assert last.evidence["step"] == "suspended" and last.evidence["earlier_fraud_sanctions"] == 1
+    assert last.evidence["step"] == "suspended" and last.evidence["earlier_sanctions"] == 1
     assert last.evidence["discounted_labels"] == 4
     me = state(bot, pid)
     assert me["state"] == "suspended" and me["state_reason_code"] == "too_fast"
@@ -140,7 +140,7 @@ def test_an_override_is_not_re_fired_on_and_restarts_the_ladder(app, manager, cl
     work(app, bot, pid, clock, lambda _: "b", duration=200, limit=1)
     me = state(bot, pid)
     assert me["state"] == "retraining"  # a first strike again, since the manager's say
-    assert events(app, pid, wid)[-1].evidence["earlier_fraud_sanctions"] == 0
+    assert events(app, pid, wid)[-1].evidence["earlier_sanctions"] == 0
 
 
 def test_a_same_label_runner_is_caught_at_the_stated_run(app, manager, clock):

@@ -196,7 +196,8 @@ def test_a_rule_of_its_own_calls_the_same_sanction(app, manager, project, clock)
     recorded = _last_event(app, pid, wid).evidence
     assert recorded == {"rule": "speed", "statistic": 9.5, "threshold": 4.0,
                         "onset": (times[5] - timedelta(microseconds=1)).isoformat(),
-                        "discounted_labels": 3, "median_ms": 120}
+                        "discounted_labels": 3, "step": "suspended", "earlier_sanctions": 0,
+                        "median_ms": 120}
     assert _counted(app, pid, wid) == {True: 5, False: 3}
     results = results_by_name(manager, pid)
     assert [results[n]["status"] for n in done[5:]] == ["open"] * 3
@@ -255,3 +256,34 @@ def test_dawid_skene_onset_is_where_agreement_dropped(app, manager, project, clo
     assert _counted(app, pid, wid) == {True: 6, False: 13}
     results = results_by_name(manager, pid)
     assert [results[n]["status"] for n in done[:6]] == ["complete"] * 6
+
+
+def test_a_discount_takes_back_the_widening_the_label_caused(app, manager, clock):
+    """The bad label split the item (2 labels became 4 wanted); once it stops
+    counting, the two agreeing labels left complete the item at once."""
+    body = {"name": "widening", "labels": list(LABELS), "gold_rate": 0.0,
+            "qualification_size": 0, "redundancy": 2, "max_redundancy": 4,
+            "confidence_threshold": 0.9}
+    pid = manager.post("/projects", body).get_json()["id"]
+    assert manager.post(f"/projects/{pid}/items",
+                        [{"external_id": "w00", "data": {"i": 0}}]).status_code == 201
+    (wid, bad), (_, honest1), (_, honest2) = make_users(app, manager, "bad", "h1", "h2")
+    for worker, label in ((bad, "b"), (honest1, "a"), (honest2, "a")):
+        clock.advance(1)
+        offer = worker.post(f"/projects/{pid}/next").get_json()
+        assert worker.post(f"/assignments/{offer['assignment_id']}/answer",
+                           {"label": label}).status_code == 200
+    row = results_by_name(manager, pid)["w00"]
+    assert row["status"] == "open" and row["n_labels"] == 3
+    with app.app_context():
+        proj = db.session.get(Project, pid)
+        standing = db.session.scalars(select(WorkerStanding).where(
+            WorkerStanding.project_id == pid, WorkerStanding.worker_id == wid)
+            .with_for_update()).one()
+        sanction_low_quality(db.session, proj, standing, Finding(
+            rule="speed", reason_code="too_fast", reason="too fast", statistic=1.0,
+            threshold=0.5, onset=clock.current - timedelta(seconds=10)),
+            np.random.default_rng(1), clock.current)
+        db.session.commit()
+    row = results_by_name(manager, pid)["w00"]
+    assert (row["status"], row["label"], row["n_labels"]) == ("complete", "a", 2)

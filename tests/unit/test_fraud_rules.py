@@ -186,7 +186,10 @@ def test_a_sniffer_is_caught() -> None:
 
 def test_ladder_and_disguise() -> None:
     assert sanction_step([]) == "retraining"
-    assert sanction_step(["drift", "retraining_passed"]) == "retraining"
+    assert sanction_step(["qualification_passed"]) == "retraining"
+    # Every low-quality finding is a strike, a drift check's as a fraud rule's.
+    assert sanction_step(["drift", "retraining_passed"]) == "suspended"
+    assert sanction_step(["agreement_drift", "retraining_passed"]) == "suspended"
     assert sanction_step(["too_fast", "retraining_passed"]) == "suspended"
     assert disguised("retraining", "gold_sniffing") and not disguised("active", "gold_sniffing")
     assert not disguised("retraining", "drift")
