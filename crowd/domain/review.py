@@ -26,6 +26,18 @@ def item_posterior(
     return post / post.sum()
 
 
+PRIOR_FLOOR = 0.01  # no class is ruled out by its prior alone
+
+
+def class_prior(labels: list[str], priors: dict[str, float] | None) -> np.ndarray | None:
+    """(C,) class prior from a Dawid-Skene run's ``{label: share}``, each share
+    at least ``PRIOR_FLOOR`` before normalising; None (uniform) without one."""
+    if not priors:
+        return None
+    shares = np.array([max(float(priors.get(name, 0.0)), PRIOR_FLOOR) for name in labels])
+    return shares / shares.sum()
+
+
 Outcome = Literal["wait", "complete", "more", "review"]
 
 

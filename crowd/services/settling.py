@@ -6,8 +6,8 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from crowd.domain.reliability import worker_confusion
-from crowd.domain.review import decide, item_posterior, sample_for_qa
-from crowd.persistence import Item, Label, Project, WorkerStanding
+from crowd.domain.review import class_prior, decide, item_posterior, sample_for_qa
+from crowd.persistence import AggregationRun, Item, Label, Project, WorkerStanding
 
 
 def item_label_posterior(session: Session, project: Project, item: Item) -> tuple[np.ndarray, int]:
@@ -16,11 +16,19 @@ def item_label_posterior(session: Session, project: Project, item: Item) -> tupl
     Each label is weighed by its worker's current confusion matrix (one query):
     the Dawid-Skene fit (work-mode labels only), or without one the one-coin
     matrix of the worker's hidden-gold record. Qualification and training
-    answers never weigh in (``crowd.domain.reliability.is_evidence``).
+    answers never weigh in (``crowd.domain.reliability.is_evidence``). The
+    classes are weighed by the latest Dawid-Skene run's priors (uniform before
+    the first run), as that run's own posteriors are: on a skewed project an
+    item the crowd splits on between a common and a rare class is not called
+    for the rare one on the same evidence as the other way round.
     """
+    latest_priors = (
+        select(AggregationRun.priors).where(AggregationRun.project_id == project.id)
+        .order_by(AggregationRun.id.desc()).limit(1).scalar_subquery()
+    )
     rows = session.execute(
         select(Label.label, WorkerStanding.confusion, WorkerStanding.hidden_gold_seen,
-               WorkerStanding.hidden_gold_correct)
+               WorkerStanding.hidden_gold_correct, latest_priors)
         .outerjoin(WorkerStanding, and_(
             WorkerStanding.project_id == Label.project_id,
             WorkerStanding.worker_id == Label.worker_id,
@@ -33,7 +41,8 @@ def item_label_posterior(session: Session, project: Project, item: Item) -> tupl
     confusions = np.array([
         worker_confusion(labels, r[1], r[2] or 0, r[3] or 0) for r in rows if r[0] in index
     ]).reshape(len(given), len(labels), len(labels))
-    return item_posterior(given, confusions), len(given)
+    prior = class_prior(labels, rows[0][4]) if rows else None
+    return item_posterior(given, confusions, prior), len(given)
 
 
 def settle_item(session: Session, project: Project, item: Item, rng: np.random.Generator) -> str:

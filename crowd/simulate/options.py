@@ -128,8 +128,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="confidence_threshold (default 0.95)")
     project.add_argument("--gold-rate", type=float, default=None, help="(default 0.1)")
     project.add_argument("--qualification-size", type=int, default=20, help="(default 20)")
-    project.add_argument("--qualification-accuracy", type=float, default=0.5,
-                         help="(default 0.5)")
+    project.add_argument("--qualification-accuracy", type=float, default=0.65,
+                         help="(default 0.65)")
     project.add_argument("--drift-window", type=int, default=12, help="(default 12)")
     project.add_argument("--min-accuracy", type=float, default=0.7, help="(default 0.7)")
     run = parser.add_argument_group("the run")

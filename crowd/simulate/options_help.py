@@ -53,21 +53,16 @@ run every --aggregate-every answers and at the end.
 
 Defaults a team would pick for a crowd like this one (the server's own defaults
 fit a smaller, cleaner crowd):
-  --qualification-size 20 --qualification-accuracy 0.5: a worker must get 10 of
-    20 gold right (chance is 1 in --classes). A 0.85 worker fails with
-    probability 4e-5 (0.80: 6e-4); a spammer passes with 1.4% and an adversary
-    practically never. The server's default, 8 of 10, fails a 0.85 worker with
-    probability 0.18. The few spammers who pass are left to the drift checks.
-  --drift-window 12: at --gold-rate 0.1 an active worker meets only about 20
-    hidden gold items in this whole project, so the server default of 20 is
-    seldom full. 12 is the smallest window on which the exact 1% binomial test
-    against --min-accuracy 0.7 uses nearly all its risk: it fires at 4 or fewer
-    right of 12 (P = 0.0095 at the floor), where a window of 10 fires only at
-    2 or fewer (P = 0.0016) and lets a worker fallen to 0.3 pass 20 gold
-    answers one time in four (at 12: 1 in 15; 1 in 30 by 24). A 0.85 worker
-    trips it with probability 7e-5 per check. The window also sets the
-    server's check on Dawid-Skene accuracy (the drift job; from 2 x window work
-    labels on), which catches most drifters first.
+  --qualification-size 20 --qualification-accuracy 0.65: a sequential round
+    (crowd.domain.qualification: 0.70 against 0.45, at least 20 answers before
+    a pass, at most 60) on gold drawn evenly over the classes. Exactly: a worker
+    at 0.80 fails 3e-4 of rounds (0.85: 2e-5, 0.75: 3e-3); a random clicker on
+    four classes (0.25) practically never passes and is out after 12 answers on
+    average, 40 or more in 5e-4 of rounds; at 0.35, 17 answers, 40+ in 2.8%.
+    The server's default, 10 at 0.8, fails a 0.85 worker in 6.8% of rounds.
+  --drift-window 12: the server's Dawid-Skene accuracy check (the drift job)
+    starts at 2 x window work labels and looks back at most 5 x window; the gold
+    and agreement CUSUMs need no window.
   --gold-items: 10% of --items (at least 4 x --qualification-size), enough
     unseen gold for a qualification round, a retraining round and the hidden gold
     of the busiest worker.

@@ -359,3 +359,21 @@ def test_project_rules_read_the_settings_off_any_object():
     assert rules.labels == ("a", "b")
     assert rules.redundancy == 2 and rules.max_redundancy == 5
     assert rules.gold_rate == 0.1
+
+
+def test_class_prior_floors_and_normalises_the_run_priors() -> None:
+    from crowd.domain.review import PRIOR_FLOOR, class_prior
+
+    assert class_prior(["a", "b"], None) is None and class_prior(["a", "b"], {}) is None
+    prior = class_prior(["a", "b", "c"], {"a": 0.9, "b": 0.1})
+    assert prior is not None and abs(prior.sum() - 1) < 1e-12
+    assert prior[2] == PRIOR_FLOOR / (1.0 + PRIOR_FLOOR)
+    # A 2-1 split between a common and a rare class leans to the common one.
+    import numpy as np
+
+    from crowd.domain.review import item_posterior
+
+    confusion = np.full((3, 3), 0.1) + np.eye(3) * 0.7
+    flat = item_posterior(np.array([0, 1]), np.stack([confusion] * 2))
+    skewed = item_posterior(np.array([0, 1]), np.stack([confusion] * 2), prior)
+    assert flat[0] == flat[1] and skewed[0] > 0.85
