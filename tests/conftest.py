@@ -1,6 +1,7 @@
 """Shared fixtures: an app per test on each database, an API client, data builders."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -113,22 +114,38 @@ class Api:
         return Api(self.client, token)
 
 
-@pytest.fixture
-def make_user(app: Flask) -> Callable[..., tuple[int, str]]:
-    """Create a user with a role; returns (id, bearer token)."""
+def new_user(app: Flask, role: str, username: str) -> tuple[int, str]:
+    """Create a user with a role in ``app``; returns (id, bearer token)."""
     from crowd.extensions import db
     from crowd.services.accounts import create_user, issue_token
 
+    with app.app_context():
+        account = create_user(db.session, username, "password-123", role)
+        return account.id, issue_token(db.session, account)
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., tuple[int, str]]:
+    """Create a user with a role; returns (id, bearer token)."""
     counter = {"n": 0}
 
     def build(role: str = "worker", username: str | None = None) -> tuple[int, str]:
         counter["n"] += 1
-        with app.app_context():
-            account = create_user(db.session, username or f"{role}{counter['n']}",
-                                  "password-123", role)
-            return account.id, issue_token(db.session, account)
+        return new_user(app, role, username or f"{role}{counter['n']}")
 
     return build
+
+
+def cheap_password_hash(password: str, method: str | None = None) -> str:
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(password, method="pbkdf2:sha256:1")
+
+
+def use_cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crowd.services import accounts
+
+    monkeypatch.setattr(accounts, "generate_password_hash", cheap_password_hash)
 
 
 @pytest.fixture(autouse=True)
@@ -136,15 +153,8 @@ def fast_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
     """Cheap hashes for the users a test makes: scrypt (~50-300 ms a hash on this
     machine) was most of the suite's time. A test of hashing itself opts out with
     ``@pytest.mark.real_password_hashing``."""
-    if request.node.get_closest_marker("real_password_hashing"):
-        return
-    from werkzeug.security import generate_password_hash
-
-    from crowd.services import accounts
-
-    monkeypatch.setattr(accounts, "generate_password_hash",
-                        lambda password, method=None: generate_password_hash(
-                            password, method="pbkdf2:sha256:1"))
+    if not request.node.get_closest_marker("real_password_hashing"):
+        use_cheap_password_hashing(monkeypatch)
 
 
 @pytest.fixture
@@ -152,26 +162,27 @@ def manager(make_user: Callable[..., tuple[int, str]], client: FlaskClient) -> A
     return Api(client, make_user("manager")[1])
 
 
+def new_project(manager: Api, n_items: int = 10, n_gold: int = 0,
+                labels: tuple[str, ...] = ("a", "b", "c"), **settings: Any) -> dict[str, Any]:
+    """Create a project with items as ``manager``; gold items are named g<n>, work items w<n>."""
+    body = {"name": "test project", "labels": list(labels), "qualification_size": 0,
+            "gold_rate": 0.0, **settings}
+    response = manager.post("/projects", body)
+    assert response.status_code == 201, response.get_json()
+    project = response.get_json()
+    items = [{"external_id": f"w{i}", "data": {"text": f"item {i}"}} for i in range(n_items)]
+    items += [{"external_id": f"g{i}", "data": {"text": f"gold {i}"}, "gold_label": labels[0]}
+              for i in range(n_gold)]
+    if items:
+        imported = manager.post(f"/projects/{project['id']}/items", items)
+        assert imported.status_code == 201, imported.get_json()
+    return project
+
+
 @pytest.fixture
 def make_project(manager: Api) -> Callable[..., dict[str, Any]]:
     """Create a project with items; gold items are named g<n>, work items w<n>."""
-
-    def build(n_items: int = 10, n_gold: int = 0, labels: tuple[str, ...] = ("a", "b", "c"),
-              **settings: Any) -> dict[str, Any]:
-        body = {"name": "test project", "labels": list(labels), "qualification_size": 0,
-                "gold_rate": 0.0, **settings}
-        response = manager.post("/projects", body)
-        assert response.status_code == 201, response.get_json()
-        project = response.get_json()
-        items = [{"external_id": f"w{i}", "data": {"text": f"item {i}"}} for i in range(n_items)]
-        items += [{"external_id": f"g{i}", "data": {"text": f"gold {i}"}, "gold_label": labels[0]}
-                  for i in range(n_gold)]
-        if items:
-            imported = manager.post(f"/projects/{project['id']}/items", items)
-            assert imported.status_code == 201, imported.get_json()
-        return project
-
-    return build
+    return functools.partial(new_project, manager)
 
 
 def _needs_postgres(item: pytest.Item) -> bool:

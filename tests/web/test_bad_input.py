@@ -10,41 +10,17 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 import config
 from crowd import create_app
 from tests.conftest import Api, Clock
-from tests.support import answered_then_leased, api_routes
+from tests.support import api_routes
+from tests.web.conftest import Scene, Still, snapshot
 
 PASSWORD = "password-123"
 JSON = "application/json"
 BIG_ID = 999999
 
-
-
-# --- the scene every test works in -------------------------------------------------------
-
-
-@dataclass
-class Scene:
-    """A project with one item in review and a worker holding a live lease."""
-
-    project: int
-    worker_id: int
-    assignment: int
-    reviewed_item: int
-    manager: str
-    worker: str
-    expert: str
-
-
-@pytest.fixture
-def scene(manager: Api, make_project: Callable[..., dict[str, Any]],
-          make_user: Callable[..., tuple[int, str]]) -> Scene:
-    live = answered_then_leased(manager, make_project, make_user, "scene-worker")
-    return Scene(live.project, live.worker_id, live.assignment, live.reviewed_item,
-                 str(manager.token), live.worker_token, make_user("expert")[1])
 
 
 @pytest.fixture
@@ -56,16 +32,6 @@ def send(client: FlaskClient, method: str, path: str, token: str | None = None,
          **kwargs: Any) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
-
-
-def snapshot(app: Flask) -> dict[str, list[str]]:
-    """Every row of every table, to prove a refused request changed nothing."""
-    from crowd.extensions import db
-    from crowd.persistence import Base
-
-    with app.app_context(), db.engine.connect() as conn:
-        return {table.name: sorted(repr(tuple(row)) for row in conn.execute(select(table)))
-                for table in Base.metadata.sorted_tables}
 
 
 def progress(client: FlaskClient, scene_or_token: Scene | str, project: int) -> dict[str, int]:
@@ -170,8 +136,9 @@ MALFORMED: list[tuple[str, Callable[[Any], dict[str, Any]], set[int]]] = [
 @pytest.mark.parametrize("target", sorted(TARGETS))
 def test_malformed_body_is_a_4xx_json_error_and_writes_nothing(
     target: str, variant: str, build: Callable[[Any], dict[str, Any]], statuses: set[int],
-    scene: Scene, app: Flask, client: FlaskClient,
+    still: Still,
 ) -> None:
+    scene, app, client = still
     spec = TARGETS[target]
     kwargs = build(spec.valid(scene))
     if target == "items" and variant == "list_body":
@@ -308,8 +275,9 @@ def _refused_without_writes(target: str, body: dict[str, Any], code: str, mentio
                          ids=[f"{t}-{json.dumps(b)[:40]}" for t, b, _, _ in WRONG_TYPES])
 def test_wrong_type_or_value_is_422_naming_the_field(
     target: str, body: dict[str, Any], code: str, mentions: str,
-    scene: Scene, app: Flask, client: FlaskClient,
+    still: Still,
 ) -> None:
+    scene, app, client = still
     _refused_without_writes(target, body, code, mentions, scene, app, client)
 
 
@@ -317,8 +285,9 @@ def test_wrong_type_or_value_is_422_naming_the_field(
                          ids=[f"{t}-{'-'.join(b) or 'empty'}" for t, b, _, _ in MISSING_FIELDS])
 def test_missing_field_is_422_naming_the_field(
     target: str, body: dict[str, Any], code: str, mentions: str,
-    scene: Scene, app: Flask, client: FlaskClient,
+    still: Still,
 ) -> None:
+    scene, app, client = still
     _refused_without_writes(target, body, code, mentions, scene, app, client)
 
 
@@ -340,9 +309,8 @@ def test_answer_with_a_label_outside_the_project_is_422_and_keeps_the_lease(
     assert fixed.status_code == 200, fixed.get_json()
 
 
-def test_review_with_a_label_outside_the_project_is_422(
-    scene: Scene, app: Flask, client: FlaskClient,
-) -> None:
+def test_review_with_a_label_outside_the_project_is_422(still: Still) -> None:
+    scene, app, client = still
     before = snapshot(app)
     response = send(client, "POST", f"/reviews/{scene.reviewed_item}", scene.expert,
                     json={"label": "zebra"})
@@ -453,8 +421,9 @@ UNREADABLE: list[tuple[str, bytes, str, str, str]] = [
                          ids=[u[0] for u in UNREADABLE])
 def test_unreadable_upload_is_400_naming_the_problem(
     raw: bytes, fmt: str, code: str, mentions: str, how: str,
-    scene: Scene, app: Flask, client: FlaskClient,
+    still: Still,
 ) -> None:
+    scene, app, client = still
     before = snapshot(app)
     response = upload(client, scene.manager, scene.project, raw, f"{fmt}_{how}")
     assert_error(response, 400, code, mentions)
@@ -477,15 +446,17 @@ def multipart(name: str, filename: str) -> Callable[[], dict[str, Any]]:
         "file_without_extension"])
 def test_upload_of_an_unknown_kind_is_refused(
     build: Callable[[], dict[str, Any]], status: int, code: str | None,
-    scene: Scene, app: Flask, client: FlaskClient,
+    still: Still,
 ) -> None:
+    scene, app, client = still
     before = snapshot(app)
     response = send(client, "POST", f"/projects/{scene.project}/items", scene.manager, **build())
     assert_error(response, status, code)
     assert snapshot(app) == before
 
 
-def test_unknown_format_parameter_is_400(scene: Scene, client: FlaskClient) -> None:
+def test_unknown_format_parameter_is_400(still: Still) -> None:
+    scene, _, client = still
     response = send(client, "POST", f"/projects/{scene.project}/items?format=xml",
                     scene.manager, json=GOOD_ROWS)
     assert_error(response, 400, "bad_format", "json")
@@ -508,8 +479,9 @@ BAD_ROWS: list[tuple[str, list[dict[str, Any]], int, str]] = [
                          ids=[b[0] for b in BAD_ROWS])
 def test_a_bad_row_is_422_and_imports_nothing(
     rows: list[dict[str, Any]], row: int, mentions: str, transport: str,
-    scene: Scene, app: Flask, client: FlaskClient,
+    still: Still,
 ) -> None:
+    scene, app, client = still
     before = snapshot(app)
     response = upload_rows(client, scene.manager, scene.project, rows, transport)
     error = assert_error(response, 422, "invalid_rows", "nothing was imported")
@@ -537,8 +509,9 @@ def test_a_bad_row_is_422_and_imports_nothing(
         "gold_label_int", "unknown_field", "external_id_too_long", "external_id_null",
         "external_id_missing", "row_is_a_string", "row_is_null"])
 def test_json_rows_of_the_wrong_shape_are_422_and_import_nothing(
-    rows: list[Any], scene: Scene, app: Flask, client: FlaskClient,
+    rows: list[Any], still: Still,
 ) -> None:
+    scene, app, client = still
     before = snapshot(app)
     response = send(client, "POST", f"/projects/{scene.project}/items", scene.manager, json=rows)
     error = assert_error(response, 422, "invalid_rows")
@@ -686,7 +659,9 @@ UNKNOWN_IDS: list[tuple[str, str, Callable[[Scene], str], Any]] = [
                          ids=[f"{m} {p(Scene(1, 2, 3, 4, '', '', ''))}"
                               for _, m, p, _ in UNKNOWN_IDS])
 def test_unknown_id_is_404_json(role: str, method: str, path: Callable[[Scene], str], body: Any,
-                                scene: Scene, app: Flask, client: FlaskClient) -> None:
+                                still: Still,
+) -> None:
+    scene, app, client = still
     before = snapshot(app)
     kwargs = {} if body is None else {"json": body}
     response = send(client, method, path(scene), getattr(scene, role), **kwargs)
@@ -714,8 +689,9 @@ def test_another_workers_assignment_is_404(scene: Scene, client: FlaskClient,
 ], ids=["project", "worker_state", "next", "answer", "review", "review_queue"])
 def test_id_beyond_the_database_integer_range_is_404(
     role: str, method: str, template: str, body: Any, number: int,
-    scene: Scene, client: FlaskClient,
+    still: Still,
 ) -> None:
+    scene, _, client = still
     path = template.format(n=number, project=scene.project)
     kwargs = {} if body is None else {"json": body}
     response = send(client, method, path, getattr(scene, role), **kwargs)
@@ -736,7 +712,9 @@ def test_id_beyond_the_database_integer_range_is_404(
 ], ids=["none", "word", "decimal", "negative", "superscript_digit", "5000_digits", "limit_word",
         "limit_negative", "limit_superscript_digit", "limit_5000_digits"])
 def test_review_queue_with_a_bad_query_is_a_4xx(query: str, status: int, code: str,
-                                                scene: Scene, client: FlaskClient) -> None:
+                                                still: Still,
+) -> None:
+    scene, _, client = still
     response = send(client, "GET", "/reviews" + query.format(project=scene.project), scene.expert)
     assert_error(response, status, code)
 
@@ -746,8 +724,9 @@ def test_review_queue_with_a_bad_query_is_a_4xx(query: str, status: int, code: s
                                   "/api/v1/projects/1/items/1", "/api/v1/"])
 @pytest.mark.parametrize("authenticated", [False, True], ids=["anonymous", "manager"])
 def test_unknown_route_under_the_api_is_404_json(
-    path: str, authenticated: bool, scene: Scene, client: FlaskClient,
+    path: str, authenticated: bool, still: Still,
 ) -> None:
+    scene, _, client = still
     headers = {"Authorization": f"Bearer {scene.manager}"} if authenticated else {}
     assert_error(client.get(path, headers=headers), 404, "not_found")
 
@@ -765,8 +744,8 @@ def test_unknown_route_under_the_api_is_404_json(
     ("PUT", "/projects/{project}/items"),
     ("DELETE", "/projects/{project}/results"),
 ])
-def test_wrong_method_is_405_json(method: str, path: str, scene: Scene,
-                                  client: FlaskClient) -> None:
+def test_wrong_method_is_405_json(method: str, path: str, still: Still) -> None:
+    scene, _, client = still
     response = send(client, method, path.format(project=scene.project), scene.manager, json={})
     assert_error(response, 405, "method_not_allowed")
 
@@ -790,8 +769,9 @@ NUL = "a\u0000b"
     ("answer", {"label": NUL}),
 ], ids=["project_name", "label", "guidelines", "patch_guidelines", "patch_name", "token_username",
         "token_password", "user_password", "state_reason", "review_note", "answer_label"])
-def test_nul_character_in_text_is_refused(target: str, body: dict[str, Any], scene: Scene,
-                                          app: Flask, client: FlaskClient) -> None:
+def test_nul_character_in_text_is_refused(target: str, body: dict[str, Any],
+                                          still: Still) -> None:
+    scene, app, client = still
     spec = TARGETS[target]
     before = snapshot(app)
     response = send(client, spec.method, spec.path(scene), spec.token(scene), json=body)
@@ -800,9 +780,8 @@ def test_nul_character_in_text_is_refused(target: str, body: dict[str, Any], sce
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_nul_character_in_an_external_id_is_a_bad_row(
-    transport: str, scene: Scene, app: Flask, client: FlaskClient,
-) -> None:
+def test_nul_character_in_an_external_id_is_a_bad_row(transport: str, still: Still) -> None:
+    scene, app, client = still
     before = snapshot(app)
     rows = [{"external_id": NUL, "data": {"text": "x"}}]
     response = upload_rows(client, scene.manager, scene.project, rows, transport)
@@ -814,8 +793,9 @@ def test_nul_character_in_an_external_id_is_a_bad_row(
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "1" * 5000])
 @pytest.mark.parametrize("transport", ["json_body", "jsonl_body", "jsonl_file"])
 def test_number_json_cannot_store_in_item_data_is_400(
-    literal: str, transport: str, scene: Scene, app: Flask, client: FlaskClient,
+    literal: str, transport: str, still: Still,
 ) -> None:
+    scene, app, client = still
     row = '{"external_id": "n", "data": {"value": %s}}' % literal
     raw = (f"[{row}]" if transport == "json_body" else row + "\n").encode()
     before = snapshot(app)
@@ -825,8 +805,8 @@ def test_number_json_cannot_store_in_item_data_is_400(
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "1e400", "1" * 5000])
-def test_number_out_of_range_in_a_setting_is_refused(literal: str, scene: Scene, app: Flask,
-                                                     client: FlaskClient) -> None:
+def test_number_out_of_range_in_a_setting_is_refused(literal: str, still: Still) -> None:
+    scene, app, client = still
     before = snapshot(app)
     response = send(client, "POST", "/projects", scene.manager, content_type=JSON,
                     data='{"name": "p", "labels": ["a", "b"], "gold_rate": %s}' % literal)
@@ -835,8 +815,8 @@ def test_number_out_of_range_in_a_setting_is_refused(literal: str, scene: Scene,
 
 
 @pytest.mark.parametrize("transport", ["json_body", "jsonl_body", "csv_body"])
-def test_item_data_nested_too_deeply_is_400(transport: str, scene: Scene, app: Flask,
-                                            client: FlaskClient) -> None:
+def test_item_data_nested_too_deeply_is_400(transport: str, still: Still) -> None:
+    scene, app, client = still
     deep = "[" * 5000 + "]" * 5000  # past the parser's limit, within the CSV field limit
     row = '{"external_id": "d", "data": {"v": %s}}' % deep
     raw = {"json_body": f"[{row}]", "jsonl_body": row + "\n",

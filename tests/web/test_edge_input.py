@@ -17,20 +17,18 @@ from flask.testing import FlaskClient
 
 from crowd.domain.settings import SETTINGS
 from crowd.domain.text import MAX_ITEM_DATA_BYTES, MAX_ITEM_DEPTH, MAX_JSON_DEPTH
+from tests.web.conftest import Scene, Still, snapshot
 from tests.web.test_bad_input import (
     JSON,
     LIMIT,
     PROJECT,
     TARGETS,
-    Scene,
     assert_error,
     many_rows,
     progress,
-    scene,  # noqa: F401 - a fixture
     send,
     small,  # noqa: F401 - a fixture
     small_app,  # noqa: F401 - a fixture
-    snapshot,
     upload,
 )
 
@@ -72,8 +70,9 @@ SURROGATE_BODIES: list[tuple[str, str, dict[str, Any] | list[Any]]] = [
 @pytest.mark.parametrize(("target", "body"), [b[1:] for b in SURROGATE_BODIES],
                          ids=[b[0] for b in SURROGATE_BODIES])
 def test_lone_surrogate_in_any_json_string_is_422_invalid_text(
-    target: str, body: Any, scene: Scene, app: Flask, client: FlaskClient,
+    target: str, body: Any, still: Still,
 ) -> None:
+    scene, app, client = still
     before = snapshot(app)
     error = assert_error(send_json(client, target, scene, body), 422, "invalid_text",
                          "surrogate")
@@ -81,8 +80,8 @@ def test_lone_surrogate_in_any_json_string_is_422_invalid_text(
     assert snapshot(app) == before
 
 
-def test_surrogate_label_at_project_creation_names_the_label(scene: Scene, app: Flask,
-                                                            client: FlaskClient) -> None:
+def test_surrogate_label_at_project_creation_names_the_label(still: Still) -> None:
+    scene, app, client = still
     before = snapshot(app)
     response = send_json(client, "create_project", scene, {"name": "p", "labels": ["ok", LOW]})
     error = assert_error(response, 422, "invalid_text", "labels[1]")
@@ -94,8 +93,8 @@ def test_surrogate_label_at_project_creation_names_the_label(scene: Scene, app: 
 
 @pytest.mark.parametrize("text", [LONE, "\udbff\udfff"[::-1], "x\u0000y"],
                          ids=["high", "reversed_pair", "nul"])
-def test_bad_text_deep_in_a_body_names_its_path(text: str, scene: Scene,
-                                                client: FlaskClient) -> None:
+def test_bad_text_deep_in_a_body_names_its_path(text: str, still: Still) -> None:
+    scene, _, client = still
     body = {**PROJECT, "guidelines": "g", "labels": ["a", "b"], "extra": [{"k": text}]}
     error = assert_error(send_json(client, "create_project", scene, body), 422, "invalid_text")
     assert error["details"]["field"] == "extra[0].k"
@@ -136,8 +135,9 @@ HUGE = "1" + "0" * 400  # parses as a Python int; float() of it overflows
                               "2_pow_63", "1e18", "true"])
 @pytest.mark.parametrize("target", ["create_project", "patch_project"])
 def test_numeric_setting_out_of_range_is_4xx_never_500(
-    target: str, literal: str, setting: str, scene: Scene, app: Flask, client: FlaskClient,
+    target: str, literal: str, setting: str, still: Still,
 ) -> None:
+    scene, app, client = still
     spec = TARGETS[target]
     prefix = '"name": "p", "labels": ["a", "b"], ' if target == "create_project" else ""
     before = snapshot(app)
@@ -151,8 +151,8 @@ def test_numeric_setting_out_of_range_is_4xx_never_500(
 
 
 @pytest.mark.parametrize("literal", [HUGE, "1e400", "true", "-1"])
-def test_huge_duration_is_422(literal: str, scene: Scene, app: Flask,
-                              client: FlaskClient) -> None:
+def test_huge_duration_is_422(literal: str, still: Still) -> None:
+    scene, app, client = still
     before = snapshot(app)
     response = send(client, "POST", f"/assignments/{scene.assignment}/answer", scene.worker,
                     data='{"label": "a", "duration_ms": %s}' % literal, content_type=JSON)
@@ -204,9 +204,9 @@ def encode_row(row: dict[str, Any], transport: str) -> bytes:
 @pytest.mark.parametrize(("row", "mentions", "transport"), [c[1:] for c in ROW_CASES],
                          ids=[f"{c[0]}-{c[3]}" for c in ROW_CASES])
 def test_bad_item_row_is_refused_before_anything_is_stored(
-    row: dict[str, Any], mentions: str, transport: str, scene: Scene, app: Flask,
-    client: FlaskClient,
+    row: dict[str, Any], mentions: str, transport: str, still: Still,
 ) -> None:
+    scene, app, client = still
     before = snapshot(app)
     response = upload(client, scene.manager, scene.project, encode_row(row, transport),
                       transport)
@@ -231,7 +231,8 @@ def test_on_error_skip_keeps_the_good_rows_and_drops_the_poisoned(
     assert progress(client, scene, scene.project)["items"] == before + 2
 
 
-def test_nul_in_a_query_parameter_is_422(scene: Scene, client: FlaskClient) -> None:
+def test_nul_in_a_query_parameter_is_422(still: Still) -> None:
+    scene, _, client = still
     response = send(client, "GET", f"/projects/{scene.project}/workers?format=csv%00",
                     scene.manager)
     assert_error(response, 422, "invalid_text", "format")
@@ -292,8 +293,8 @@ def test_chunked_json_body_over_the_limit_is_413(small: tuple[FlaskClient, str, 
 @pytest.mark.parametrize("headers", [{"X-Padding": "a" * 16 * 1024},
                                      {f"X-Pad-{i}": "a" * 7000 for i in range(5)}],
                          ids=["one_16k_header", "five_7k_headers"])
-def test_headers_past_the_limit_are_431_json(headers: dict[str, str], scene: Scene,
-                                             client: FlaskClient) -> None:
+def test_headers_past_the_limit_are_431_json(headers: dict[str, str], still: Still) -> None:
+    scene, _, client = still
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {scene.manager}",
                                                  **headers})
     assert_error(response, 431, "header_too_large")

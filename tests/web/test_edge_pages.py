@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from crowd.cli import main
 from tests.conftest import Api
-from tests.web.test_bad_input import Scene, scene  # noqa: F401 - a fixture
+from tests.web.conftest import Scene
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
