@@ -57,6 +57,8 @@ class BaseConfig:
         self.AGGREGATE_INTERVAL_SECONDS = _env_int("AGGREGATE_INTERVAL_SECONDS", 300)
         self.DRIFT_INTERVAL_SECONDS = _env_int("DRIFT_INTERVAL_SECONDS", 120)
         self.LEASE_CLEANUP_INTERVAL_SECONDS = _env_int("LEASE_CLEANUP_INTERVAL_SECONDS", 60)
+        # Days a new API token lives (the token answer says when it expires).
+        self.TOKEN_DAYS = _env_int("TOKEN_DAYS", 30)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)

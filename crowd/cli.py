@@ -184,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["worker", "expert", "manager", "admin"])
     create.add_argument("--password", help="the password (generated and printed when omitted)")
     create.set_defaults(handler=cmd_users_create)
+    from crowd.cli_accounts import add_commands
+
+    add_commands(users_sub, sub)
 
     imp = sub.add_parser("import", help="import items into a project from CSV or JSONL (or JSON)")
     imp.add_argument("project_id", type=int, metavar="PROJECT_ID")

@@ -31,6 +31,12 @@ def make_users(app: Flask, manager: Api, *names: str,
         return [(a.id, manager.as_(issue_token(db.session, a))) for a in accounts]
 
 
+def join(manager: Api, project_id: int, *usernames: str) -> None:
+    """Make these users members of the project (each in their own role)."""
+    response = manager.post(f"/projects/{project_id}/members", {"usernames": list(usernames)})
+    assert response.status_code == 201, response.get_json()
+
+
 def item_names(app: Flask, project_id: int) -> dict[int, str]:
     """A project's items: external id by the opaque id workers and experts see."""
     with app.app_context():

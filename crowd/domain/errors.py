@@ -57,3 +57,13 @@ class Unauthorized(CrowdError):
     """No valid credentials were given."""
 
     code = "unauthorized"
+
+
+class TooManyRequests(CrowdError):
+    """Too many tries: wait ``retry_after`` seconds (failed logins)."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, details={"retry_after": retry_after})
+        self.retry_after = retry_after

@@ -45,6 +45,7 @@ class Project(Base):
     sniffing_alpha: Mapped[float] = mapped_column(default=1e-4)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    enrollment: Mapped[str] = mapped_column(String(16), default="open")
 
 
 class Item(Base):
@@ -115,3 +116,21 @@ def fresh_public_ids(session: Session, rng: np.random.Generator, n: int,
         taken |= set(ids)
         redrawn = iter(draw_public_ids(rng, len(clashes), taken))
         ids = [next(redrawn) if value in clashes else value for value in ids]
+
+
+class ProjectMember(Base):
+    """A user's role in one project. A removed member keeps the row (with
+    ``removed_at``), so a worker removed from an open project cannot rejoin by
+    starting work, and their labels keep their provenance."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (Index("ix_project_members_user", "user_id", "project_id"),)
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    removed_at: Mapped[datetime | None]

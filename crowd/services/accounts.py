@@ -4,18 +4,22 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from crowd.domain.errors import Conflict, Forbidden, InvalidInput
+from crowd.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from crowd.domain.passwords import MIN_PASSWORD, password_problem
 from crowd.domain.text import MAX_PASSWORD, clean_text, text_problem
 from crowd.persistence import ROLES, ApiToken, User, utcnow
+from crowd.services import throttle
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,80}$")
-MIN_PASSWORD = 8
+DEFAULT_TOKEN_DAYS = 30
 # A timing-equaliser for unknown usernames: checking against a real hash costs
 # the same as checking a real user's password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
@@ -44,12 +48,7 @@ def create_user(
         raise InvalidInput(
             "username must be 1-80 letters, digits or . _ @ -", code="invalid_username"
         )
-    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise InvalidInput(
-            f"password must be a string of {MIN_PASSWORD} to {MAX_PASSWORD} characters",
-            code="invalid_password",
-        )
-    clean_text(password, "password", code="invalid_password")
+    checked_password(password, username)
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", code="invalid_role")
     if actor is not None and actor.role != "admin" and role in ("manager", "admin"):
@@ -70,6 +69,20 @@ def create_user(
     return user
 
 
+def checked_password(password: object, username: str | None = None) -> str:
+    """``password`` if it may be set: 10+ characters, not a common one; else ``InvalidInput``."""
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(
+            f"password must be a string of {MIN_PASSWORD} to {MAX_PASSWORD} characters",
+            code="invalid_password",
+        )
+    clean_text(password, "password", code="invalid_password")
+    problem = password_problem(password, username)
+    if problem:
+        raise InvalidInput(problem, code="invalid_password")
+    return password
+
+
 def authenticate(session: Session, username: object, password: object) -> User | None:
     """The active user with these credentials, or None."""
     if not isinstance(username, str) or not isinstance(password, str):
@@ -85,22 +98,45 @@ def authenticate(session: Session, username: object, password: object) -> User |
     return user
 
 
-def issue_token(session: Session, user: User) -> str:
-    """A new API token for ``user``; only its digest is stored."""
+def log_in(session: Session, username: object, password: object, address: str | None,
+           now: datetime) -> User | None:
+    """``authenticate`` behind the login throttle: a try while the account or the
+    address must wait is ``TooManyRequests`` and runs no hash."""
+    if not isinstance(username, str) or not isinstance(password, str):
+        return None
+    slot = throttle.take_slot(session, username, address, now)
+    account = authenticate(session, username, password)
+    if account is not None:
+        throttle.succeeded(session, slot)
+    return account
+
+
+def issue_token(session: Session, user: User, now: datetime | None = None,
+                days: int = DEFAULT_TOKEN_DAYS) -> str:
+    """A new API token for ``user``, living ``days``; only its digest is stored."""
+    return issue_token_row(session, user, now, days)[0]
+
+
+def issue_token_row(session: Session, user: User, now: datetime | None = None,
+                    days: int = DEFAULT_TOKEN_DAYS) -> tuple[str, ApiToken]:
     raw = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_digest(raw)))
+    now = now or utcnow()
+    token = ApiToken(user_id=user.id, token_hash=_token_digest(raw), created_at=now,
+                     expires_at=now + timedelta(days=days))
+    session.add(token)
     session.commit()
-    return raw
+    return raw, token
 
 
-def user_for_token(session: Session, raw: str) -> User | None:
-    """The active user behind a live token, in one query."""
+def user_for_token(session: Session, raw: str, now: datetime | None = None) -> User | None:
+    """The active user behind a live, unexpired token, in one query."""
     return session.scalar(
         select(User)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(
             ApiToken.token_hash == _token_digest(raw),
             ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > (now or utcnow()),
             User.active.is_(True),
         )
     )
@@ -112,3 +148,79 @@ def revoke_token(session: Session, raw: str) -> None:
     if token is not None and token.revoked_at is None:
         token.revoked_at = utcnow()
         session.commit()
+
+
+def token_json(token: ApiToken, current: bool = False) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat().replace("+00:00", "Z") if value else None
+
+    return {"id": token.id, "created_at": iso(token.created_at),
+            "expires_at": iso(token.expires_at), "revoked_at": iso(token.revoked_at),
+            "current": current}
+
+
+def list_tokens(session: Session, user: User, raw: str, now: datetime) -> list[dict[str, Any]]:
+    """The user's live tokens, newest first; ``current`` marks the one asking."""
+    digest = _token_digest(raw)
+    tokens = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None),
+                               ApiToken.expires_at > now).order_by(ApiToken.id.desc()))
+    return [token_json(token, token.token_hash == digest) for token in tokens]
+
+
+def revoke_token_by_id(session: Session, user: User, token_id: int, now: datetime) -> None:
+    """Revoke one of the user's own tokens; another user's is ``NotFound``."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id or token.revoked_at is not None:
+        raise NotFound(f"token {token_id} not found")
+    token.revoked_at = now
+    session.commit()
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Every browser session of ``user`` ends (each carries the old version)."""
+    session.execute(update(User).where(User.id == user.id)
+                    .values(session_version=User.session_version + 1))
+    session.commit()
+
+
+def _revoke_all(session: Session, user_id: int, now: datetime) -> None:
+    session.execute(update(ApiToken).where(ApiToken.user_id == user_id,
+                                           ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=now))
+    session.execute(update(User).where(User.id == user_id)
+                    .values(session_version=User.session_version + 1))
+
+
+def find_user(session: Session, user_id: int) -> User:
+    account = session.get(User, user_id)
+    if account is None:
+        raise NotFound(f"user {user_id} not found")
+    return account
+
+
+def change_user(session: Session, account: User, body: Any, actor: User | None,
+                now: datetime) -> User:
+    """An admin's (or the operator's) change to an account: ``active`` and/or a new
+    ``password``. Deactivating or resetting ends every session and token it has."""
+    if actor is not None and actor.role != "admin":
+        raise Forbidden("only an admin can change an account")
+    if not isinstance(body, dict) or not body:
+        raise InvalidInput("the body must be a JSON object with active and/or password",
+                           code="invalid_body")
+    unknown = set(body) - {"active", "password"}
+    if unknown:
+        raise InvalidInput(f"unknown field {sorted(unknown)[0]}", code="unknown_field")
+    if "active" in body and not isinstance(body["active"], bool):
+        raise InvalidInput("active must be true or false", code="invalid_active")
+    if "password" in body:
+        account.password_hash = generate_password_hash(
+            checked_password(body["password"], account.username), method="scrypt")
+    if "active" in body:
+        account.active = body["active"]
+    if "password" in body or body.get("active") is False:
+        session.flush()
+        _revoke_all(session, account.id, now)
+    session.commit()
+    session.refresh(account)
+    return account

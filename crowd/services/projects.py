@@ -6,12 +6,14 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from crowd.domain.access import ENROLLMENTS
 from crowd.domain.errors import Conflict, InvalidInput, NotFound
 from crowd.domain.settings import SETTING_NAMES, validate_labels, validate_settings
 from crowd.domain.text import MAX_GUIDELINES, MAX_PROJECT_NAME, clean_text
-from crowd.persistence import Item, Label, Project, User
+from crowd.persistence import Item, Label, Project, ProjectMember, User, utcnow
+from crowd.services.members import list_workers_into_members
 
-EDITABLE = {"name", "guidelines", "labels", *SETTING_NAMES}
+EDITABLE = {"name", "guidelines", "labels", "enrollment", *SETTING_NAMES}
 
 
 def _name(value: Any) -> str:
@@ -20,6 +22,13 @@ def _name(value: Any) -> str:
             f"name must be a non-empty string of at most {MAX_PROJECT_NAME} characters",
             code="invalid_name")
     return clean_text(value, "name", code="invalid_name").strip()
+
+
+def _enrollment(value: Any) -> str:
+    if value not in ENROLLMENTS:
+        raise InvalidInput(f"enrollment must be one of {', '.join(ENROLLMENTS)}",
+                           code="invalid_setting")
+    return str(value)
 
 
 def _guidelines(value: Any) -> str:
@@ -49,9 +58,13 @@ def create_project(session: Session, body: Any, creator: User | None) -> Project
         guidelines=_guidelines(body.get("guidelines", "")),
         guidelines_version=1,
         created_by_id=creator.id if creator else None,
+        enrollment=_enrollment(body.get("enrollment", "open")),
         **settings,
     )
     session.add(project)
+    if creator is not None and creator.role == "manager":  # its first manager
+        session.flush()
+        session.add(ProjectMember(project_id=project.id, user_id=creator.id, role="manager"))
     session.commit()
     return project
 
@@ -62,11 +75,6 @@ def get_project(session: Session, project_id: int) -> Project:
     if project is None:
         raise NotFound(f"project {project_id} not found")
     return project
-
-
-def list_projects(session: Session) -> list[Project]:
-    """Every project, newest first."""
-    return list(session.scalars(select(Project).order_by(Project.id.desc())))
 
 
 def update_project(session: Session, project_id: int, body: Any) -> Project:
@@ -81,6 +89,11 @@ def update_project(session: Session, project_id: int, body: Any) -> Project:
     settings = validate_settings(body, current)
     if "name" in body:
         project.name = _name(body["name"])
+    if "enrollment" in body:
+        enrollment = _enrollment(body["enrollment"])
+        if project.enrollment == "open" and enrollment == "invite":
+            list_workers_into_members(session, project_id, utcnow())
+        project.enrollment = enrollment
     if "labels" in body:
         labels = validate_labels(body["labels"])
         if labels != project.labels and _has_labels(session, project_id):

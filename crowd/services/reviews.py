@@ -11,6 +11,7 @@ from crowd.domain.errors import Conflict, InvalidInput, NotFound
 from crowd.domain.reliability import beta_accuracy
 from crowd.domain.text import MAX_NOTE, clean_text
 from crowd.persistence import Item, Label, Project, User, WorkerStanding
+from crowd.services.members import reach
 from crowd.services.projects import get_project
 
 MAX_PAGE = 500
@@ -78,8 +79,10 @@ def resolve(
     )
     if item is None or item.is_gold:
         raise NotFound(f"item {public_id} not found in review")
-    project = session.get(Project, item.project_id)
-    assert project is not None
+    try:
+        project = reach(session, expert, item.project_id, "review")
+    except NotFound:
+        raise NotFound(f"item {public_id} not found in review") from None
     if label not in project.labels:
         raise InvalidInput(f"{label!r} is not one of this project's labels", code="unknown_label")
     if item.status == "resolved":

@@ -112,6 +112,8 @@ class Simulation:
         expert_name, expert_password = f"sim-{self.run_id}-expert", secrets.token_urlsafe(12)
         self.manager.expect("POST", "/users", {"username": expert_name,
                                                "password": expert_password, "role": "expert"})
+        self.manager.expect("POST", f"/projects/{project.id}/members",
+                            {"username": expert_name}, ok=(201,))
         self.expert = self._login(expert_name, expert_password, ("expert",))
         self._in_threads(self._enrol, list(self.workers))
         self.project = project

@@ -19,6 +19,7 @@ from crowd.domain.errors import (
     Gone,
     InvalidInput,
     NotFound,
+    TooManyRequests,
     Unauthorized,
 )
 
@@ -30,6 +31,7 @@ STATUS: dict[type[CrowdError], int] = {
     Conflict: 409,
     Gone: 410,
     InvalidInput: 422,
+    TooManyRequests: 429,
 }
 
 HTTP_CODES = {
@@ -134,7 +136,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CrowdError)
     def _crowd_error(error: CrowdError) -> Any:
-        return error_response(status_of(error), error.code, error.message, error.details)
+        response, status = error_response(status_of(error), error.code, error.message,
+                                          error.details)
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response, status
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> Any:
@@ -153,7 +159,10 @@ def register(app: Flask) -> None:
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             message = f"the request body is larger than the limit of {limit} bytes"
-        return error_response(status, HTTP_CODES.get(status, "error"), message)
+        response, status = error_response(status, HTTP_CODES.get(status, "error"), message)
+        if status == 405:
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))
+        return response, status
 
     @app.errorhandler(sa_exc.DBAPIError)
     @app.errorhandler(sa_exc.TimeoutError)

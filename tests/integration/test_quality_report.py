@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import internal_ids, item_ids, make_users, work_through
+from tests.support import internal_ids, item_ids, join, make_users, work_through
 
 
 def _project(app: Any, manager: Any, labels: list[str], gold: dict[str, str], work: list[str],
@@ -52,6 +52,7 @@ def report(app: Any, manager: Any) -> dict[str, Any]:
                         redundancy=3, max_redundancy=3, confidence_threshold=0.0,
                         review_rate=1.0, drift_window=10)
     ((_, expert),) = make_users(app, manager, "expert", role="expert")
+    join(manager, pid, "expert")
     assert expert.post(f"/reviews/{ids['I1']}", {"label": "a"}).status_code == 200
     assert expert.post(f"/reviews/{ids['I2']}", {"label": "b"}).status_code == 200
     response = manager.get(f"/projects/{pid}/quality")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from crowd.extensions import db
 from crowd.persistence import Item
-from tests.support import item_names, make_users, results_by_name, work_through
+from tests.support import item_names, join, make_users, results_by_name, work_through
 
 # Three classes; a newcomer counts as 70% right and 15% for each wrong class.
 # a,a,a: 0.343 / (0.343 + 2 * 0.15^3) = 0.9807 (complete; random QA at rate 1)
@@ -41,6 +41,7 @@ def expert(app: Any, manager: Any) -> Any:
 
 def test_queue_lists_items_in_review_least_confident_first(app, manager, expert):
     pid, worker_ids, ids = _build(app, manager, PLAN, review_rate=1.0)
+    join(manager, pid, "the-expert")
     response = expert.get(f"/reviews?project={pid}")
     assert response.status_code == 200, response.get_json()
     queue = response.get_json()["items"]
@@ -65,6 +66,7 @@ def test_queue_lists_items_in_review_least_confident_first(app, manager, expert)
 
 def test_queue_needs_a_project_and_the_expert_role(app, manager, expert):
     pid, _, _ = _build(app, manager, PLAN, review_rate=1.0)
+    join(manager, pid, "the-expert")
     assert expert.get("/reviews").status_code == 422
     assert expert.get("/reviews?project=999999").status_code == 404
     (_, worker), = make_users(app, manager, "nosy")
@@ -75,6 +77,7 @@ def test_queue_needs_a_project_and_the_expert_role(app, manager, expert):
 
 def test_resolving_makes_the_item_resolved_with_source_expert(app, manager, expert):
     pid, _, ids = _build(app, manager, PLAN, review_rate=0.0)
+    join(manager, pid, "the-expert")
     assert results_by_name(manager, pid)["q0"]["status"] == "complete"  # no random QA at rate 0
 
     response = expert.post(f"/reviews/{ids['d1']}", {"label": "b", "note": "the b reading"})
@@ -97,6 +100,7 @@ def test_resolving_makes_the_item_resolved_with_source_expert(app, manager, expe
 
 def test_resolution_refusals(app, manager, expert):
     pid, _, ids = _build(app, manager, PLAN, review_rate=0.0)
+    join(manager, pid, "the-expert")
     path = f"/reviews/{ids['d1']}"
 
     unknown = expert.post(path, {"label": "zebra"})
@@ -119,6 +123,7 @@ def test_resolution_refusals(app, manager, expert):
 
 def test_promote_to_gold_turns_the_item_into_gold(app, manager, expert):
     pid, _, ids = _build(app, manager, PLAN, review_rate=0.0)
+    join(manager, pid, "the-expert")
     before = manager.get(f"/projects/{pid}").get_json()["progress"]
     assert (before["items"], before["gold"]) == (3, 0)
 
@@ -141,6 +146,7 @@ def test_resolution_counts_as_truth_in_the_next_aggregation(app, manager, expert
     # d2 (a, b, c), both in review for disagreement.
     plan = {f"k{i}": "abc"[i % 3] * 3 for i in range(15)} | {"d1": "aab", "d2": "abc"}
     pid, (w1, w2, w3), ids = _build(app, manager, plan, review_rate=0.0)
+    join(manager, pid, "the-expert")
 
     def accuracy() -> dict[int, float]:
         table = manager.get(f"/projects/{pid}/workers").get_json()["workers"]

@@ -31,13 +31,21 @@ class Scene:
     manager: str
     worker: str
     expert: str
+    admin: str
+    spare_token: int  # the id of a second token of the worker's, for DELETE /tokens/<id>
 
 
 def build_scene(manager: Api, make_project: Callable[..., dict[str, Any]],
                 make_user: Callable[..., tuple[int, str]]) -> Scene:
     live = answered_then_leased(manager, make_project, make_user, "scene-worker")
+    expert_id, expert = make_user("expert")
+    added = manager.post(f"/projects/{live.project}/members", {"user_id": expert_id})
+    assert added.status_code == 201, added.get_json()
+    spare = manager.post("/tokens", {"username": "scene-worker", "password": "password-123"})
+    assert spare.status_code == 201, spare.get_json()
     return Scene(live.project, live.worker_id, live.assignment, live.reviewed_item,
-                 str(manager.token), live.worker_token, make_user("expert")[1])
+                 str(manager.token), live.worker_token, expert, make_user("admin")[1],
+                 spare.get_json()["id"])
 
 
 @pytest.fixture

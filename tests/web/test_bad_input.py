@@ -90,6 +90,10 @@ TARGETS: dict[str, Target] = {
                     "manager", lambda s: {"state": "suspended", "reason": "test"}),
     "review": Target("POST", lambda s: f"/reviews/{s.reviewed_item}", "expert",
                      lambda s: {"label": "b"}),
+    "members": Target("POST", lambda s: f"/projects/{s.project}/members", "manager",
+                      lambda s: {"user_id": s.worker_id}),
+    "change_user": Target("PATCH", lambda s: f"/users/{s.worker_id}", "admin",
+                          lambda s: {"active": True}),
 }
 BODY_ROUTES = {
     ("POST", "/api/v1/tokens"): "token",
@@ -100,13 +104,20 @@ BODY_ROUTES = {
     ("POST", "/api/v1/assignments/<>/answer"): "answer",
     ("POST", "/api/v1/projects/<>/workers/<>/state"): "state",
     ("POST", "/api/v1/reviews/<>"): "review",
+    ("POST", "/api/v1/projects/<>/members"): "members",
+    ("PATCH", "/api/v1/users/<>"): "change_user",
 }
 BODYLESS_ROUTES = {
     ("DELETE", "/api/v1/tokens"): lambda s: "/tokens",
+    ("DELETE", "/api/v1/tokens/<>"): lambda s: f"/tokens/{s.spare_token}",
     ("POST", "/api/v1/projects/<>/next"): lambda s: f"/projects/{s.project}/next",
     ("POST", "/api/v1/projects/<>/aggregate"): lambda s: f"/projects/{s.project}/aggregate",
+    ("DELETE", "/api/v1/projects/<>/members/<>"):
+        lambda s: f"/projects/{s.project}/members/{s.worker_id}",
+    ("POST", "/api/v1/users/<>/unlock"): lambda s: f"/users/{s.worker_id}/unlock",
 }
-BODYLESS_ROLES = {"/api/v1/projects/<>/next": "worker"}
+BODYLESS_ROLES = {"/api/v1/projects/<>/next": "worker", "/api/v1/users/<>/unlock": "admin",
+                  "/api/v1/tokens/<>": "worker"}
 
 
 def test_every_writing_endpoint_is_covered_for_bad_bodies(app: Flask) -> None:
@@ -656,7 +667,7 @@ UNKNOWN_IDS: list[tuple[str, str, Callable[[Scene], str], Any]] = [
 
 
 @pytest.mark.parametrize(("role", "method", "path", "body"), UNKNOWN_IDS,
-                         ids=[f"{m} {p(Scene(1, 2, 3, 4, '', '', ''))}"
+                         ids=[f"{m} {p(Scene(1, 2, 3, 4, '', '', '', '', 5))}"
                               for _, m, p, _ in UNKNOWN_IDS])
 def test_unknown_id_is_404_json(role: str, method: str, path: Callable[[Scene], str], body: Any,
                                 still: Still,
@@ -737,7 +748,7 @@ def test_unknown_route_under_the_api_is_404_json(
     ("DELETE", "/projects/{project}"),
     ("PATCH", "/projects"),
     ("PUT", "/me"),
-    ("GET", "/tokens"),
+    ("PUT", "/tokens"),
     ("GET", "/users"),
     ("GET", "/projects/{project}/next"),
     ("GET", "/assignments/1/answer"),
@@ -748,6 +759,8 @@ def test_wrong_method_is_405_json(method: str, path: str, still: Still) -> None:
     scene, _, client = still
     response = send(client, method, path.format(project=scene.project), scene.manager, json={})
     assert_error(response, 405, "method_not_allowed")
+    allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+    assert allowed and method not in allowed, response.headers["Allow"]
 
 
 # --- input the database itself would choke on ----------------------------------------------

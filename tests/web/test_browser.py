@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support import join
 from tests.web.browser_support import chromium, live_server, screenshot
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def browser_project(make_project, make_user):
+def browser_project(make_project, make_user, manager):
     project = make_project(n_items=3, n_gold=3, labels=("positive", "negative"),
                            qualification_size=2, qualification_accuracy=0.5)
     make_user("worker", username="alice")
     make_user("manager", username="maria")
+    join(manager, project["id"], "maria")
     return project
 
 
@@ -90,6 +92,7 @@ def test_expert_resolves_an_item_from_the_review_queue(app, make_project, make_u
         offer = worker.post(f"/projects/{project['id']}/next").get_json()
         worker.post(f"/assignments/{offer['assignment_id']}/answer", {"label": label})
     make_user("expert", username="erin")
+    join(manager, project["id"], "erin")
     with live_server(app) as base, chromium() as browser:
         page = browser.new_page()
         _login(page, base, "erin")

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from crowd.cli import main
 from tests.conftest import Api
+from tests.support import join
 from tests.web.conftest import Scene
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -119,6 +120,7 @@ def test_no_route_stores_a_poisoned_item_and_the_pages_still_serve(
     assert fine.status_code == 201, fine.get_json()
     make_user("worker", username="edge-worker")
     make_user("expert", username="edge-expert")
+    join(manager, project, "edge-expert")
     worker = app.test_client()
     login(worker, "edge-worker")
     page = worker.get(f"/work/{project}")
@@ -189,6 +191,7 @@ def test_manager_state_form_with_nul_is_400_and_too_long_is_refused(
     app: Flask, scene: Scene, make_user: Any,
 ) -> None:
     make_user("manager", username="edge-manager")
+    join(Api(app.test_client(), scene.manager), scene.project, "edge-manager")
     client = app.test_client()
     login(client, "edge-manager")
     token = csrf_token(client, f"/manage/{scene.project}")
@@ -203,6 +206,7 @@ def test_manager_state_form_with_nul_is_400_and_too_long_is_refused(
 def test_review_form_with_nul_in_the_note_is_400(app: Flask, scene: Scene,
                                                  make_user: Any) -> None:
     make_user("expert", username="edge-expert2")
+    join(Api(app.test_client(), scene.manager), scene.project, "edge-expert2")
     client = app.test_client()
     login(client, "edge-expert2")
     token = csrf_token(client, f"/review/{scene.project}")

@@ -85,10 +85,15 @@ class World:
 def world(app: Flask, manager: Api, make_project: Callable[..., dict[str, Any]],
           make_user: Callable[..., tuple[int, str]]) -> World:
     live = answered_then_leased(manager, make_project, make_user, "fuzz-worker")
+    expert_id, expert = make_user("expert")
+    assert manager.post(f"/projects/{live.project}/members",
+                        {"user_id": expert_id}).status_code == 201
+    spare = manager.post("/tokens", {"username": "fuzz-worker", "password": "password-123"})
     tokens = {"manager": str(manager.token), "worker": live.worker_token,
-              "expert": make_user("expert")[1], "admin": make_user("admin")[1]}
+              "expert": expert, "admin": make_user("admin")[1]}
     ids = {"project_id": live.project, "project": live.project, "worker_id": live.worker_id,
-           "assignment_id": live.assignment, "item_id": live.reviewed_item}
+           "assignment_id": live.assignment, "item_id": live.reviewed_item,
+           "user_id": live.worker_id, "token_id": spare.get_json()["id"]}
     return World(app, tokens, ids)
 
 

@@ -57,6 +57,8 @@ def base_bodies() -> dict[tuple[str, str], Any]:
         ("post", "/reviews/{item_id}"): {"label": "a", "note": "n", "promote_to_gold": False},
         ("post", "/projects/{project_id}/workers/{worker_id}/state"): {
             "state": "active", "reason": "fine"},
+        ("post", "/projects/{project_id}/members"): {"usernames": ["fuzz-worker"]},
+        ("patch", "/users/{user_id}"): {"active": True},
     }
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from crowd.extensions import db
 from crowd.persistence import Assignment, Item
+from tests.support import join
 
 NOT_A_TIME = re.compile(r"\d\d:\d\d:\d\d UTC")
 
@@ -84,9 +85,11 @@ def test_the_expert_page_resolves_an_item_by_its_opaque_id(app, make_project, ma
         internal, public = item.id, item.public_id
         assert item.status == "in_review"
     make_user("expert", username="page-expert")
+    join(manager, pid, "page-expert")
     client = app.test_client()
-    csrf = _login(client, "page-expert")
+    _login(client, "page-expert")
     page = client.get(f"/review/{pid}").get_data(as_text=True)
+    csrf = _field(page, "csrf_token")  # the session is new at login: so is its token
     assert f'action="/review/{pid}/{public}"' in page
     # The sequential id names nothing; a number past the opaque range is a 404.
     client.post(f"/review/{pid}/{internal}", data={"csrf_token": csrf, "label": "b"})

@@ -141,7 +141,7 @@ def test_unreachable_database_answers_503_everywhere_and_healthz_stays_up(
         _assert_503(client.post("/api/v1/tokens", json={"username": "u", "password": "p"}))
         # A browser page whose user must be loaded from the database.
         with client.session_transaction() as cookie:
-            cookie["_user_id"] = "1"
+            cookie["_user_id"] = "1:0"  # user 1 at session version 0
             cookie["_fresh"] = True
         _assert_503(client.get("/work/1"), json=False)
         _assert_503(client.get("/readyz"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
+from crowd import runtime
 from crowd.extensions import db
 from crowd.services.accounts import user_for_token
 
@@ -16,7 +17,7 @@ def _authenticate() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        g.api_user = user_for_token(db.session, token.strip())
+        g.api_user = user_for_token(db.session, token.strip(), runtime.now())
 
 
 from crowd.web.api import (  # noqa: E402,F401

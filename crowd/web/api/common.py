@@ -21,6 +21,7 @@ WORKER = ("worker",)
 EXPERT = ("expert", "admin")
 MANAGER = ("manager", "admin")
 ANY = ("worker", "expert", "manager", "admin")
+ADMIN = ("admin",)
 
 
 def user() -> User:
@@ -28,8 +29,12 @@ def user() -> User:
     return g.api_user
 
 
-def require(*roles: str) -> Callable[[F], F]:
-    """Let through users with one of ``roles``: 401 without a valid token, 403 otherwise."""
+def require(*roles: str, project: str | None = None) -> Callable[[F], F]:
+    """Let through users with one of ``roles``: 401 without a valid token, 403 otherwise.
+
+    With ``project`` (manage, review, work or see) the view's ``project_id`` must
+    also be a project the user may reach that way, or it is 404 as if absent.
+    """
 
     def decorator(view: F) -> F:
         @wraps(view)
@@ -39,6 +44,11 @@ def require(*roles: str) -> Callable[[F], F]:
                 raise Unauthorized("a valid bearer token is required")
             if current.role not in roles:
                 raise Forbidden(f"this needs the role {' or '.join(roles)}")
+            if project is not None:
+                from crowd.extensions import db
+                from crowd.services.members import reach
+
+                reach(db.session, current, kwargs["project_id"], project)
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
@@ -101,6 +111,7 @@ def project_json(project: Project, progress: dict[str, int] | None = None) -> di
         "guidelines": project.guidelines,
         "guidelines_version": project.guidelines_version,
         "created_at": iso(project.created_at),
+        "enrollment": project.enrollment,
     }
     out.update({name: getattr(project, name) for name in SETTING_NAMES})
     if progress is not None:

@@ -22,7 +22,7 @@ def streamed(project_id: int, kind: str, rows: Any, columns: tuple[str, ...],
 
 
 @bp.get("/projects/<int:project_id>/results")
-@require(*MANAGER)
+@require(*MANAGER, project="manage")
 def results(project_id: int) -> Any:
     return streamed(project_id, "results",
                     lambda s: exports.result_rows(s, project_id),
@@ -30,7 +30,7 @@ def results(project_id: int) -> Any:
 
 
 @bp.get("/projects/<int:project_id>/labels")
-@require(*MANAGER)
+@require(*MANAGER, project="manage")
 def labels(project_id: int) -> Any:
     return streamed(project_id, "labels",
                     lambda s: exports.label_rows(s, project_id),

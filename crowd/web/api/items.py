@@ -50,7 +50,7 @@ def _upload() -> tuple[bytes, str]:
 
 
 @bp.post("/projects/<int:project_id>/items")
-@require(*MANAGER)
+@require(*MANAGER, project="manage")
 def import_items(project_id: int) -> Any:
     projects.get_project(db.session, project_id)
     raw, fmt = _upload()

@@ -11,6 +11,7 @@ from typing import Any
 
 from crowd.services.importing import FORMATS
 from crowd.web.api import bp
+from crowd.web.api.openapi_access import TOKENS, access_paths
 from crowd.web.api.openapi_schemas import (
     AGGREGATED,
     ANSWER,
@@ -145,14 +146,20 @@ def paths() -> dict[str, Any]:
     """Every operation, by path relative to the server /api/v1."""
     return {
         "/tokens": {
-            "post": op("Exchange credentials for a bearer token", ANYONE, 201, TOKEN,
-                       body=TOKEN_BODY, errors=(401,), why={
+            "post": op("Exchange credentials for a bearer token (it expires: expires_at)",
+                       ANYONE, 201, TOKEN, body=TOKEN_BODY, errors=(401, 429), why={
                            401: "Wrong username or password, or a deactivated user "
                                 "(`bad_credentials`).",
+                           429: "Too many failed logins for this account or address "
+                                "(`too_many_logins`); no password was checked. Retry "
+                                "after `Retry-After` seconds.",
                            422: "username or password missing (`missing_field`), or text "
                                 "holding NUL (`invalid_text`)."}),
+            "get": op("The caller's live tokens; current marks the one in use", ANY_USER,
+                      answer=TOKENS),
             "delete": op("Revoke the token used for this request", ANY_USER, 204),
         },
+        **access_paths(op, {"manager": MANAGER, "any_user": ANY_USER}),
         "/users": {"post": op(
             "Create a user (managers: workers and experts only)", MANAGER, 201, ref("User"),
             body=NEW_USER, errors=(409,), why={

@@ -80,7 +80,8 @@ SETTING_SCHEMAS = {s.name: {**_setting(s.kind, s.default, s.low, s.high),
 LABELS = arr(text(MAX_LABEL_LENGTH), minItems=2, maxItems=MAX_LABELS, uniqueItems=True)
 PROJECT_FIELDS: dict[str, Schema] = {
     "name": text(MAX_PROJECT_NAME), "labels": LABELS,
-    "guidelines": {"type": "string", "maxLength": MAX_GUIDELINES}, **SETTING_SCHEMAS}
+    "guidelines": {"type": "string", "maxLength": MAX_GUIDELINES},
+    "enrollment": {"enum": ["open", "invite"]}, **SETTING_SCHEMAS}
 PROGRESS = obj("items", "gold", "open", "complete", "in_review", "resolved", "labels_collected",
                **{k: I for k in ("items", "gold", "open", "complete", "in_review", "resolved",
                                  "labels_collected")})
@@ -141,6 +142,7 @@ SCHEMAS: dict[str, Schema] = {
         "id", "name", "labels", "guidelines", "guidelines_version", "created_at",
         *SETTING_SCHEMAS, "progress",
         id=I, name=S, labels=arr(S), guidelines=S, guidelines_version=I, created_at=TIME,
+        enrollment={"enum": ["open", "invite"]},
         **{name: {"type": s["type"]} for name, s in SETTING_SCHEMAS.items()}, progress=PROGRESS),
     "ProjectSummary": obj("id", "name", "labels", "guidelines", "guidelines_version",
                           id=I, name=S, labels=arr(S), guidelines=S, guidelines_version=I),
@@ -166,7 +168,8 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 TOKEN_BODY = obj("username", "password", username=S, password=S)
-TOKEN = obj("token", "user", token=S, user=ref("User"))
+TOKEN = obj("token", "user", "id", "expires_at", token=S, user=ref("User"), id=I,
+            expires_at={"type": "string", "format": "date-time"})
 NEW_USER = obj("username", "password", "role",
                username={"type": "string", "pattern": USERNAME_RE.pattern},
                password={"type": "string", "minLength": MIN_PASSWORD,
@@ -202,7 +205,8 @@ STATUS_TEXT = {
     401: "No valid bearer token: missing, wrong, revoked, or its user deactivated "
          "(`unauthorized`).",
     403: "The caller's role may not do this (`forbidden`).",
-    404: "No such id, or an id beyond the database's range (`not_found`).",
+    404: "No such id, an id beyond the database's range, or a project the caller may not "
+         "reach (not a member: it answers as one that does not exist) (`not_found`).",
     409: "The request clashes with what is stored.",
     410: "Gone.",
     413: "The body is larger than the server's limit (MAX_CONTENT_LENGTH) (`too_large`).",

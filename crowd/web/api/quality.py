@@ -11,7 +11,7 @@ from crowd.web.api.common import MANAGER, require
 
 
 @bp.post("/projects/<int:project_id>/aggregate")
-@require(*MANAGER)
+@require(*MANAGER, project="manage")
 def aggregate(project_id: int) -> Any:
     run = aggregation_runs.aggregate_project(
         db.session, project_id, runtime.rng(), runtime.now(), trigger="api"
@@ -22,6 +22,6 @@ def aggregate(project_id: int) -> Any:
 
 
 @bp.get("/projects/<int:project_id>/quality")
-@require(*MANAGER)
+@require(*MANAGER, project="manage")
 def quality_report(project_id: int) -> Any:
     return quality.quality_report(db.session, project_id)

@@ -9,7 +9,7 @@ from crowd import runtime
 from crowd.domain.errors import InvalidInput, NotFound
 from crowd.domain.public_ids import PUBLIC_ID_MAX
 from crowd.extensions import db
-from crowd.services import reviews
+from crowd.services import members, reviews
 from crowd.web import MAX_ID
 from crowd.web.api import bp
 from crowd.web.api.common import EXPERT, json_body, require, user
@@ -25,6 +25,7 @@ def review_queue() -> Any:
         raise InvalidInput("limit must be a positive whole number", code="invalid_limit")
     if len(project) > 10 or int(project) > MAX_ID:
         raise NotFound(f"project {project} not found")
+    members.reach(db.session, user(), int(project), "review")
     return {"items": reviews.review_queue(db.session, int(project), int(limit))}
 
 

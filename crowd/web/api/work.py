@@ -11,7 +11,7 @@ from crowd.web.api.common import WORKER, json_body, require, user
 
 
 @bp.post("/projects/<int:project_id>/next")
-@require(*WORKER)
+@require(*WORKER, project="work")
 def next_item(project_id: int) -> Any:
     offer = assignment.next_assignment(
         db.session, project_id, user().id, runtime.rng(), runtime.now()
@@ -31,7 +31,7 @@ def answer(assignment_id: int) -> Any:
 
 
 @bp.get("/projects/<int:project_id>/me")
-@require(*WORKER)
+@require(*WORKER, project="work")
 def my_standing(project_id: int) -> Any:
     """The worker's own state, gold accuracy and the reasons for what happened to them."""
     return standing_report.own_standing(db.session, project_id, user().id)

@@ -18,7 +18,7 @@ REPORT_COLUMNS = ("worker", "username", "state", "gold_seen", "gold_correct", "g
 
 
 @bp.get("/projects/<int:project_id>/workers")
-@require(*MANAGER)
+@require(*MANAGER, project="manage")
 def list_workers(project_id: int) -> Any:
     """The worker report: JSON by default, or ?format=csv|jsonl for a download."""
     fmt = exports.check_format(request.args.get("format", "json"), ("json", "csv", "jsonl"))
@@ -30,14 +30,14 @@ def list_workers(project_id: int) -> Any:
 
 
 @bp.get("/projects/<int:project_id>/workers/<int:worker_id>")
-@require(*MANAGER)
+@require(*MANAGER, project="manage")
 def worker_detail(project_id: int, worker_id: int) -> Any:
     """One worker's standing, confusion matrix and full state history with evidence."""
     return standing_report.worker_detail(db.session, project_id, worker_id)
 
 
 @bp.post("/projects/<int:project_id>/workers/<int:worker_id>/state")
-@require(*MANAGER)
+@require(*MANAGER, project="manage")
 def set_worker_state(project_id: int, worker_id: int) -> Any:
     return standing_report.override_state(
         db.session, project_id, worker_id, json_body(), user(), runtime.now()

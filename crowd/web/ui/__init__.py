@@ -11,8 +11,19 @@ login_manager.login_view = "ui.login"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def _load_user(session_id: str) -> User | None:
+    """The session's user, if the session was made under the user's current
+    ``session_version``: logout, deactivation and a password reset bump it, and
+    every copy of an older cookie is then no one's."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
+        return None
+    if len(user_id) > 10 or len(version) > 10:
+        return None
+    account = db.session.get(User, int(user_id))
+    if account is None or account.session_version != int(version) or not account.active:
+        return None
+    return account
 
 
 from crowd.web.ui import auth, expert, manager, worker  # noqa: E402,F401

@@ -19,7 +19,7 @@ PAGE = 20
 
 
 @bp.get("/review/<int:project_id>")
-@role_required("expert", "admin")
+@role_required("expert", "admin", project="review")
 def review(project_id: int) -> Any:
     project = projects.get_project(db.session, project_id)
     queue = reviews.review_queue(db.session, project_id, PAGE)
@@ -27,7 +27,7 @@ def review(project_id: int) -> Any:
 
 
 @bp.post(f"/review/<int:project_id>/<int(min=1, max={PUBLIC_ID_MAX}):item_id>")
-@role_required("expert", "admin")
+@role_required("expert", "admin", project="review")
 def review_resolve(project_id: int, item_id: int) -> Any:
     """Resolve the item with opaque id ``item_id`` (as in the queue's form actions)."""
     form = ResolveForm()

@@ -29,7 +29,7 @@ DOWNLOADS = {
 
 
 @bp.get("/manage/<int:project_id>")
-@role_required("manager", "admin")
+@role_required("manager", "admin", project="manage")
 def manage(project_id: int) -> Any:
     project = projects.get_project(db.session, project_id)
     return render_template(
@@ -41,7 +41,7 @@ def manage(project_id: int) -> Any:
 
 
 @bp.post("/manage/<int:project_id>/workers/<int:worker_id>/state")
-@role_required("manager", "admin")
+@role_required("manager", "admin", project="manage")
 def manage_state(project_id: int, worker_id: int) -> Any:
     form = StateForm()
     if form.validate_on_submit():
@@ -60,7 +60,7 @@ def manage_state(project_id: int, worker_id: int) -> Any:
 
 
 @bp.post("/manage/<int:project_id>/aggregate")
-@role_required("manager", "admin")
+@role_required("manager", "admin", project="manage")
 def manage_aggregate(project_id: int) -> Any:
     if FlaskForm().validate_on_submit():
         run = aggregation_runs.aggregate_project(
@@ -71,7 +71,7 @@ def manage_aggregate(project_id: int) -> Any:
 
 
 @bp.get("/manage/<int:project_id>/download/<kind>.<fmt>")
-@role_required("manager", "admin")
+@role_required("manager", "admin", project="manage")
 def manage_download(project_id: int, kind: str, fmt: str) -> Any:
     if kind not in DOWNLOADS or fmt not in MEDIA:
         abort(404)

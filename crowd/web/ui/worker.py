@@ -18,7 +18,7 @@ from crowd.web.ui.forms import AnswerForm
 
 
 @bp.get("/work/<int:project_id>")
-@role_required("worker")
+@role_required("worker", project="work")
 def work(project_id: int) -> Any:
     project = projects.get_project(db.session, project_id)
     try:
@@ -36,7 +36,7 @@ def work(project_id: int) -> Any:
 
 
 @bp.post("/work/<int:project_id>/answer")
-@role_required("worker")
+@role_required("worker", project="work")
 def work_answer(project_id: int) -> Any:
     form = AnswerForm()
     assignment_id = whole_number(str(form.assignment_id.data), MAX_ID)
