@@ -110,6 +110,9 @@ class Api:
     def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
         return self.call("PATCH", path, json, **kw)
 
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.call("DELETE", path, **kw)
+
     def as_(self, token: str) -> Api:
         return Api(self.client, token)
 

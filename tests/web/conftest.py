@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -81,19 +82,30 @@ def still_postgres() -> Iterator[PostgresDatabase]:
     database.drop()
 
 
-@pytest.fixture(scope="module", params=backends())
-def still_scene(request: pytest.FixtureRequest,
-                tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Still, Any]]:
+@contextmanager
+def kept_app(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """An app on a database of its own for the fixture's backend (``request.param``),
+    kept for as long as the (module-scoped) fixture asking for it."""
     if request.param == "sqlite":
-        folder = tmp_path_factory.mktemp("still")
-        url = request.getfixturevalue("sqlite_template").fresh(folder)
+        url = request.getfixturevalue("sqlite_template").fresh(tmp_path_factory.mktemp("kept"))
     else:
         url = request.getfixturevalue("still_postgres").fresh()
     app = create_app(TestConfig(url))
     app.extensions["crowd_clock"] = Clock()
-    client = app.test_client()
-    with pytest.MonkeyPatch.context() as patch:
-        use_cheap_password_hashing(patch)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            use_cheap_password_hashing(patch)
+            yield app
+    finally:
+        app.extensions["crowd_db"].engine.dispose()
+
+
+@pytest.fixture(scope="module", params=backends())
+def still_scene(request: pytest.FixtureRequest,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Still, Any]]:
+    with kept_app(request, tmp_path_factory) as app:
+        client = app.test_client()
         count = iter(range(1, 1_000))
 
         def make_user(role: str = "worker", username: str | None = None) -> tuple[int, str]:
@@ -101,8 +113,7 @@ def still_scene(request: pytest.FixtureRequest,
 
         manager = Api(client, make_user("manager")[1])
         scene = build_scene(manager, functools.partial(new_project, manager), make_user)
-    yield Still(scene, app, client), snapshot(app)
-    app.extensions["crowd_db"].engine.dispose()
+        yield Still(scene, app, client), snapshot(app)
 
 
 @pytest.fixture

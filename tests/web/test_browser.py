@@ -104,3 +104,39 @@ def test_expert_resolves_an_item_from_the_review_queue(app, make_project, make_u
         assert "queue is empty" in page.inner_text("main")
     results = manager.get(f"/projects/{project['id']}/results?format=json").get_json()
     assert results[0]["source"] == "expert" and results[0]["label"] == "negative"
+
+
+def _thief(browser, base: str, cookies) -> object:
+    """Another browser that replays a copied session cookie."""
+    context = browser.new_context()
+    context.add_cookies(cookies)
+    page = context.new_page()
+    page.goto(f"{base}/")
+    return page
+
+
+def test_a_copied_session_cookie_gets_the_login_page_after_logout_and_deactivation(
+    app, make_user, manager,
+):
+    user_id, _ = make_user("worker", username="carol")
+    admin = manager.as_(make_user("admin")[1])
+    with live_server(app) as base, chromium() as browser:
+        owner = browser.new_context()
+        page = owner.new_page()
+        _login(page, base, "carol")
+        copied = owner.cookies()
+        assert any(cookie["name"] == "session" for cookie in copied)
+        assert "carol" in _thief(browser, base, copied).inner_text("header")
+        page.click("text=Log out")
+        stolen = _thief(browser, base, copied)
+        assert "/login" in stolen.url and stolen.is_visible("input[name=password]")
+        screenshot(stolen, "copied-cookie-after-logout")
+
+        _login(page, base, "carol")
+        copied = owner.cookies()
+        assert "carol" in _thief(browser, base, copied).inner_text("header")
+        assert admin.patch(f"/users/{user_id}", {"active": False}).status_code == 200
+        stolen = _thief(browser, base, copied)
+        assert "/login" in stolen.url and stolen.is_visible("input[name=password]")
+        page.reload()
+        assert "/login" in page.url  # the owner's own session has ended too

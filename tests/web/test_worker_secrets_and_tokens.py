@@ -1,117 +1,19 @@
-"""Who may call what: every /api/v1 endpoint against every role, and what a worker never sees.
+"""What a worker never sees, and how tokens and roles are refused.
 
-The endpoints are discovered from the app's URL map, so an endpoint added
-without an entry in ``EXPECTED`` fails here until someone decides who may call it.
+Who may call which route, as which kind of caller, is tests/web/test_access_matrix.py.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-import config
-from crowd import create_app
 from tests.conftest import Api
-from tests.support import answered_then_leased, api_routes
 
-ROLES = ("anonymous", "worker", "expert", "manager", "admin")
-PUBLIC = frozenset(ROLES)
-ANY_USER = frozenset({"worker", "expert", "manager", "admin"})
-MANAGERS = frozenset({"manager", "admin"})
-WORKERS = frozenset({"worker"})
-EXPERTS = frozenset({"expert", "admin"})
 PASSWORD = "password-123"
-WORKER_NAME = "loop-worker"
-
-
-
-@dataclass
-class World:
-    """A project mid-flight: one item in review, a worker holding a live lease."""
-
-    project: int
-    worker_id: int
-    assignment: int
-    reviewed_item: int
-    tokens: dict[str, str | None] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Who may call an endpoint, and a request that succeeds for them in a ``World``."""
-
-    allowed: frozenset[str]
-    path: Callable[[World], str]
-    body: Callable[[World], Any] | None = None
-
-
-P = "/api/v1/projects/<>"
-EXPECTED: dict[tuple[str, str], Endpoint] = {
-    ("POST", "/api/v1/tokens"): Endpoint(
-        PUBLIC, lambda w: "/tokens", lambda w: {"username": WORKER_NAME, "password": PASSWORD}),
-    ("DELETE", "/api/v1/tokens"): Endpoint(ANY_USER, lambda w: "/tokens"),
-    ("POST", "/api/v1/users"): Endpoint(
-        MANAGERS, lambda w: "/users",
-        lambda w: {"username": "new-worker", "password": PASSWORD, "role": "worker"}),
-    ("GET", "/api/v1/me"): Endpoint(ANY_USER, lambda w: "/me"),
-    ("GET", "/api/v1/openapi.json"): Endpoint(PUBLIC, lambda w: "/openapi.json"),
-    ("GET", "/api/v1/projects"): Endpoint(ANY_USER, lambda w: "/projects"),
-    ("POST", "/api/v1/projects"): Endpoint(
-        MANAGERS, lambda w: "/projects", lambda w: {"name": "another", "labels": ["x", "y"]}),
-    ("GET", P): Endpoint(MANAGERS, lambda w: f"/projects/{w.project}"),
-    ("PATCH", P): Endpoint(
-        MANAGERS, lambda w: f"/projects/{w.project}", lambda w: {"guidelines": "look twice"}),
-    ("POST", f"{P}/items"): Endpoint(
-        MANAGERS, lambda w: f"/projects/{w.project}/items",
-        lambda w: [{"external_id": "fresh", "data": {"text": "fresh"}}]),
-    ("GET", f"{P}/results"): Endpoint(
-        MANAGERS, lambda w: f"/projects/{w.project}/results?format=json"),
-    ("GET", f"{P}/labels"): Endpoint(
-        MANAGERS, lambda w: f"/projects/{w.project}/labels?format=jsonl"),
-    ("GET", f"{P}/workers"): Endpoint(MANAGERS, lambda w: f"/projects/{w.project}/workers"),
-    ("GET", f"{P}/workers/<>"): Endpoint(
-        MANAGERS, lambda w: f"/projects/{w.project}/workers/{w.worker_id}"),
-    ("POST", f"{P}/workers/<>/state"): Endpoint(
-        MANAGERS, lambda w: f"/projects/{w.project}/workers/{w.worker_id}/state",
-        lambda w: {"state": "active", "reason": "role matrix"}),
-    ("POST", f"{P}/aggregate"): Endpoint(MANAGERS, lambda w: f"/projects/{w.project}/aggregate"),
-    ("GET", f"{P}/quality"): Endpoint(MANAGERS, lambda w: f"/projects/{w.project}/quality"),
-    ("POST", f"{P}/next"): Endpoint(WORKERS, lambda w: f"/projects/{w.project}/next"),
-    ("POST", "/api/v1/assignments/<>/answer"): Endpoint(
-        WORKERS, lambda w: f"/assignments/{w.assignment}/answer", lambda w: {"label": "a"}),
-    ("GET", f"{P}/me"): Endpoint(WORKERS, lambda w: f"/projects/{w.project}/me"),
-    ("GET", "/api/v1/reviews"): Endpoint(EXPERTS, lambda w: f"/reviews?project={w.project}"),
-    ("POST", "/api/v1/reviews/<>"): Endpoint(
-        EXPERTS, lambda w: f"/reviews/{w.reviewed_item}", lambda w: {"label": "a"}),
-}
-
-
-def _discovered() -> list[tuple[str, str]]:
-    # Building the app touches no database; it only lays out the URL map.
-    return sorted(api_routes(create_app(config.TestConfig("sqlite://"))))
-
-
-DISCOVERED = _discovered()
-
-
-@pytest.fixture
-def world(manager: Api, make_project: Callable[..., dict[str, Any]],
-          make_user: Callable[..., tuple[int, str]]) -> World:
-    """One label given (its item sent to review), then a second item leased to the worker."""
-    live = answered_then_leased(manager, make_project, make_user, WORKER_NAME)
-    tokens: dict[str, str | None] = {"anonymous": None, "worker": live.worker_token,
-                                     "manager": manager.token}
-    return World(live.project, live.worker_id, live.assignment, live.reviewed_item, tokens)
-
-
-def token_for(role: str, world: World, make_user: Callable[..., tuple[int, str]]) -> str | None:
-    if role not in world.tokens:
-        world.tokens[role] = make_user(role)[1]
-    return world.tokens[role]
 
 
 def call(client: FlaskClient, method: str, path: str, token: str | None, body: Any = None) -> Any:
@@ -126,45 +28,6 @@ def assert_error(response: Any, status: int, code: str | None = None) -> None:
     assert isinstance(error["message"], str) and error["message"]
     if code is not None:
         assert error["code"] == code, error
-
-
-def test_every_api_endpoint_has_an_expected_role_set(app: Flask) -> None:
-    unlisted = sorted(api_routes(app) - set(EXPECTED))
-    assert not unlisted, f"add these endpoints to EXPECTED with the roles allowed: {unlisted}"
-
-
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("method", "rule"), DISCOVERED, ids=[f"{m} {r}" for m, r in DISCOVERED])
-def test_role_gets_2xx_where_allowed_401_when_anonymous_403_otherwise(
-    method: str, rule: str, role: str, world: World, client: FlaskClient,
-    make_user: Callable[..., tuple[int, str]],
-) -> None:
-    endpoint = EXPECTED.get((method, rule))
-    assert endpoint is not None, f"{method} {rule} is not in EXPECTED: decide who may call it"
-    token = token_for(role, world, make_user)
-    body = endpoint.body(world) if endpoint.body else None
-    response = call(client, method, endpoint.path(world), token, body)
-    if role in endpoint.allowed:
-        assert 200 <= response.status_code < 300, response.get_data(as_text=True)
-    elif role == "anonymous":
-        assert_error(response, 401, "unauthorized")
-    else:
-        assert_error(response, 403, "forbidden")
-
-
-MANAGER_READS = (P, f"{P}/results", f"{P}/labels", f"{P}/workers", f"{P}/workers/<>",
-                 f"{P}/quality")
-WORKER_FORBIDDEN_READS = [(m, r) for m, r in DISCOVERED if m == "GET" and r in MANAGER_READS]
-
-
-@pytest.mark.parametrize(("method", "rule"), WORKER_FORBIDDEN_READS,
-                         ids=[r for _, r in WORKER_FORBIDDEN_READS])
-def test_worker_cannot_read_project_detail_results_labels_workers_or_quality(
-    method: str, rule: str, world: World, client: FlaskClient,
-) -> None:
-    response = call(client, method, EXPECTED[(method, rule)].path(world), world.tokens["worker"])
-    assert_error(response, 403, "forbidden")
-    assert "gold" not in response.get_data(as_text=True)
 
 
 # Keys that would tell a worker the truth, other workers' opinions or scores.
