@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 @dataclass(frozen=True)
 class Backoff:
-    """``free`` failures pass; the next waits ``base`` seconds, each later one twice
-    the one before, up to ``longest``. A key with no failure for ``forget``
+    """After ``free`` failures in a row the next try waits ``base`` seconds, after each
+    later failure twice as long as before, up to ``longest``. A key with no failure for ``forget``
     seconds starts again from nothing."""
 
     free: int
@@ -25,7 +25,7 @@ class Backoff:
         """Seconds to wait after ``failures`` failures in a row."""
         if failures < self.free:
             return 0.0
-        return min(self.base * 2.0 ** (failures - self.free), self.longest)
+        return min(self.base * 2.0 ** min(failures - self.free, 64), self.longest)
 
     def blocked_until(self, failures: int, now: datetime) -> datetime | None:
         wait = self.wait(failures)
@@ -35,8 +35,10 @@ class Backoff:
         return (now - last_failure).total_seconds() >= self.forget
 
 
-# Per account: 5 tries pass, then 1 s, 2 s, 4 s ... up to 15 minutes.
-ACCOUNT = Backoff(free=5)
+# Per account: the 3rd failure in a row makes the next try wait 1 s, then 2 s, 4 s ...
+# up to 15 minutes (a person mistyping twice never waits; a guesser gets ~12 tries in
+# its first hour instead of ~30,000).
+ACCOUNT = Backoff(free=3)
 # Per client address, over every account it tries: room for an office behind one NAT.
 ADDRESS = Backoff(free=20)
 
