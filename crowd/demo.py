@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from crowd.extensions import db
-from crowd.persistence import Project, User
+from crowd.persistence import Project, ProjectMember, User
 from crowd.services.accounts import generate_password
 from crowd.services.importing import import_items
 
@@ -95,7 +95,12 @@ def seed(n_items: int = 120, n_gold: int = 30) -> DemoSummary:
             account = User(username=username, role=role, password_hash="")
             session.add(account)
         account.password_hash = generate_password_hash(password, method="scrypt")
+        account.session_version = (account.session_version or 0) + 1  # old sessions end
         credentials.append((username, role, password))
+        if role in ("manager", "expert"):  # the demo team (workers join the open project)
+            session.flush()
+            if session.get(ProjectMember, (project.id, account.id)) is None:
+                session.add(ProjectMember(project_id=project.id, user_id=account.id, role=role))
     session.commit()
     return DemoSummary(project.id, n_items, n_gold, credentials)
 

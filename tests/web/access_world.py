@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from tests.conftest import Api, new_user
@@ -44,23 +43,31 @@ class World:
         return self.people[prefix + role]
 
 
-def _person(app: Flask, client: FlaskClient, role: str, name: str) -> Person:
+def _person(app: Flask, role: str, name: str) -> Person:
+    from crowd.extensions import db
+    from crowd.persistence import User
+    from crowd.services.accounts import issue_token_row
+
     user_id, token = new_user(app, role, name)
-    spare = client.post("/api/v1/tokens", json={"username": name, "password": PASSWORD})
-    assert spare.status_code == 201, spare.get_json()
-    return Person(user_id, name, role, token, spare.get_json()["id"])
+    with app.app_context():
+        _, spare = issue_token_row(db.session, db.session.get_one(User, user_id),
+                                   app.extensions["crowd_clock"]())
+        return Person(user_id, name, role, token, spare.id)
 
 
-def build_world(app: Flask) -> World:
+def build_world(app: Flask, *, lapsed: bool = True) -> World:
+    """The world; without ``lapsed`` no deactivated or expired members are made (a
+    success needs only the member, the admin, a wrong role and an outsider)."""
     from crowd.extensions import db
     from crowd.persistence import ApiToken, User, utcnow
     from crowd.services.accounts import change_user, end_sessions
 
     client = app.test_client()
-    people = {"admin": _person(app, client, "admin", "am-admin")}
+    prefixes = ("", "outsider-", "gone-", "late-") if lapsed else ("", "outsider-")
+    people = {"admin": _person(app, "admin", "am-admin")}
     for role in ROLES:
-        for prefix in ("", "outsider-", "gone-", "late-"):
-            people[prefix + role] = _person(app, client, role, f"am-{prefix}{role}")
+        for prefix in prefixes:
+            people[prefix + role] = _person(app, role, f"am-{prefix}{role}")
     manager = Api(client, people["manager"].token)
     project = manager.post("/projects", {
         "name": "matrix", "labels": ["a", "b"], "enrollment": "invite",
@@ -68,8 +75,8 @@ def build_world(app: Flask) -> World:
         "confidence_threshold": 1.0}).get_json()["id"]
     items = [{"external_id": f"w{i}", "data": {"text": f"item {i}"}} for i in range(4)]
     assert manager.post(f"/projects/{project}/items", items).status_code == 201
-    team = [people[prefix + role].username for role in ROLES for prefix in ("", "gone-", "late-")
-            if not (role == "manager" and prefix == "")]
+    team = [people[prefix + role].username for role in ROLES for prefix in prefixes
+            if prefix in ("", "gone-", "late-") and not (role == "manager" and prefix == "")]
     assert manager.post(f"/projects/{project}/members",
                         {"usernames": team}).status_code == 201
     worker = manager.as_(people["worker"].token)
@@ -79,7 +86,7 @@ def build_world(app: Flask) -> World:
     second = worker.post(f"/projects/{project}/next").get_json()
     past = app.extensions["crowd_clock"]() - timedelta(seconds=1)  # the app's own clock
     with app.app_context():
-        for role in ROLES:
+        for role in ROLES if lapsed else ():
             gone = db.session.get_one(User, people["gone-" + role].id)
             change_user(db.session, gone, {"active": False}, None, utcnow())
             late = people["late-" + role].id
