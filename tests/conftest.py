@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -196,15 +197,41 @@ def _needs_postgres(item: pytest.Item) -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without ``CROWD_TEST_DATABASE_URL`` (and outside CI) leave the PostgreSQL half
-    out, said once in the header and once in the summary, instead of a skip per test."""
+    out, said once in the header and once in the summary, instead of a skip per test.
+    Then start the long tests first on every xdist worker."""
     from tests.databases import in_ci, postgres_configured
 
-    if postgres_configured() or in_ci():
-        return
-    left_out = [item for item in items if _needs_postgres(item)]
-    if left_out:
-        items[:] = [item for item in items if not _needs_postgres(item)]
-        config.hook.pytest_deselected(items=left_out)
+    if not (postgres_configured() or in_ci()):
+        left_out = [item for item in items if _needs_postgres(item)]
+        if left_out:
+            items[:] = [item for item in items if not _needs_postgres(item)]
+            config.hook.pytest_deselected(items=left_out)
+    items[:] = long_ones_first(items, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+
+
+def long_ones_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """The order that starts the ``slow`` tests first on each of ``workers`` workers.
+
+    xdist's worksteal hands each worker an equal contiguous run of the collection and
+    idle workers take the far half of a busy one's rest. A minute-long test reached
+    at the end of a run keeps one worker going while the others wait, so the slow
+    tests are dealt round-robin to the head of each worker's run; the others keep
+    their order (and so their module-scoped fixtures) behind them.
+    """
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if workers < 2 or not slow:
+        return items
+    rest = [item for item in items if not item.get_closest_marker("slow")]
+    ordered: list[pytest.Item] = []
+    left = len(items)
+    for worker in range(workers):
+        size = left // (workers - worker)  # what xdist's worksteal sends this worker
+        head = slow[worker::workers]
+        take = max(0, size - len(head))
+        ordered += head + rest[:take]
+        del rest[:take]
+        left -= size
+    return ordered + rest
 
 
 def _postgres_left_out() -> bool:

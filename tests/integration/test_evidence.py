@@ -30,6 +30,7 @@ ROUNDS = 5  # the sniffer's work spells; each after the first follows a retraini
 WORK_PER_ROUND = 24  # work offers (hidden gold included) per spell
 
 
+@pytest.mark.slow
 def test_a_gold_sniffer_stays_near_chance_through_every_retraining_round(
     app, manager, clock
 ):

@@ -8,6 +8,8 @@ also catch some of these workers, later) stay out of the way of the rule tested.
 """
 from __future__ import annotations
 
+import pytest
+
 from collections.abc import Callable
 from typing import Any
 
@@ -158,6 +160,7 @@ def test_a_same_label_runner_is_caught_at_the_stated_run(app, manager, clock):
     assert evidence["statistic"] <= evidence["threshold"]
 
 
+@pytest.mark.slow
 def test_a_majority_clicker_is_caught_by_the_job(app, manager, clock):
     pid = new_project(manager, 60)
     workers = make_users(app, manager, "h1", "h2", "h3", "clicker")
@@ -177,6 +180,7 @@ def test_a_majority_clicker_is_caught_by_the_job(app, manager, clock):
     assert all(state(w, pid)["state"] == "active" for _, w in workers[:3])
 
 
+@pytest.mark.slow
 def test_a_colluding_pair_is_caught(app, manager, clock):
     pid = new_project(manager, 40, redundancy=5, max_redundancy=5, min_accuracy=0.35)
     workers = make_users(app, manager, "h1", "h2", "h3", "leader", "follower")
@@ -204,6 +208,7 @@ def test_a_colluding_pair_is_caught(app, manager, clock):
     assert all(state(w, pid)["state"] == "active" for _, w in workers[:3])
 
 
+@pytest.mark.slow
 def test_a_sniffer_is_caught_and_retrained_on_gold_that_looks_like_work(app, manager, clock):
     pid = new_project(manager, 60, n_gold=60, gold_rate=0.5, min_accuracy=0.35,
                       redundancy=4, max_redundancy=4)
@@ -239,6 +244,7 @@ def test_a_sniffer_is_caught_and_retrained_on_gold_that_looks_like_work(app, man
     assert me["state"] == "suspended" and me["state_reason_code"] == "retraining_failed"
 
 
+@pytest.mark.slow
 def test_honest_workers_on_a_skewed_mix_are_left_alone(app, manager, clock):
     pid = new_project(manager, 80, n_gold=40, gold_rate=0.2, redundancy=4, max_redundancy=4)
     workers = make_users(app, manager, "h1", "h2", "h3", "h4")

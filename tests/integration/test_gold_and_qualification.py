@@ -1,6 +1,8 @@
 """Hidden gold at its configured rate, looking like any other item; qualification rounds."""
 from __future__ import annotations
 
+import pytest
+
 import math
 from typing import Any
 
@@ -62,6 +64,7 @@ def test_binomial_interval_matches_the_normal_approximation():
     assert abs(lo - (200 - half_width)) < 3 and abs(hi - (200 + half_width)) < 3
 
 
+@pytest.mark.slow
 def test_hidden_gold_comes_at_the_gold_rate_and_looks_like_work(app, make_project, manager):
     n_workers, calls_each, rate = 20, 20, 0.5
     project = make_project(n_items=900, n_gold=60, gold_rate=rate, qualification_size=0,

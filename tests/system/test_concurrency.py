@@ -196,6 +196,7 @@ def _api(server: GunicornServer, token: str, method: str, path: str, body: Any =
     return data
 
 
+@pytest.mark.slow
 def test_workers_in_parallel_never_over_assign_or_lose_answers(
     system_database: tuple[str, str], tmp_path: Path,
 ) -> None:

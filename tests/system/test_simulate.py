@@ -38,6 +38,7 @@ def database_option(request: pytest.FixtureRequest) -> Iterator[list[str]]:
             yield ["--database-url", url]
 
 
+@pytest.mark.slow
 def test_small_simulation_prints_a_complete_and_sane_report(
     database_option: list[str], capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -116,6 +117,7 @@ def test_bad_options_are_one_line_errors_with_exit_code_2(
     assert err.count("\n") == 1 and "cannot reach http://127.0.0.1:9" in err
 
 
+@pytest.mark.slow
 def test_every_bad_kind_runs_and_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
     """One of each new bad kind (two colluders), on skewed classes: the run is clean
     and the report has every kind's figures, the sniffers' guessing and the group."""

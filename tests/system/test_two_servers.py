@@ -82,6 +82,7 @@ def _no_server_errors(servers: list[GunicornServer]) -> None:
         assert not bad, f"{server.name}:\n" + "\n".join(bad[:20])
 
 
+@pytest.mark.slow
 def test_round_robin_over_two_servers_on_one_database(system_database: tuple[str, str],
                                                       tmp_path: Path) -> None:
     backend, url = system_database
@@ -128,6 +129,7 @@ def proxied(system_database: tuple[str, str], tmp_path: Path,
         yield backend, url, servers, proxy
 
 
+@pytest.mark.slow
 def test_round_robin_through_nginx_with_the_deploy_config(proxied, tmp_path: Path) -> None:
     backend, url, servers, proxy = proxied
     manager_token, workers = _make_users(url, N_WORKERS)
@@ -147,6 +149,7 @@ def test_round_robin_through_nginx_with_the_deploy_config(proxied, tmp_path: Pat
     assert min(per_server) > 0.3 * sum(per_server), per_server  # nginx spreads the load
 
 
+@pytest.mark.slow
 def test_nginx_holds_bodies_to_the_limit_and_passes_the_request_id(proxied) -> None:
     _, url, servers, proxy = proxied
     manager_token, _ = _make_users(url, 0)

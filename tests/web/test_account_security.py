@@ -245,3 +245,20 @@ def test_no_template_has_inline_script_or_style() -> None:
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), template.name
         assert "<style" not in text and not re.search(r"\sstyle=", text), template.name
         assert not re.search(r"\son[a-z]+=", text), template.name
+
+
+def test_logging_in_starts_a_new_session(app: Flask, make_user: Any) -> None:
+    make_user("worker", username="fixated")
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    before = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    with client.session_transaction() as cookie:
+        cookie["planted"] = "by an attacker"  # what a fixation attack would leave behind
+    answer = client.post("/login", data={"username": "fixated", "password": PASSWORD,
+                                         "csrf_token": before})
+    assert answer.status_code == 302
+    with client.session_transaction() as cookie:
+        assert "planted" not in cookie and cookie["_user_id"].endswith(":0")
+    stale = client.post("/logout", data={"csrf_token": before})
+    assert stale.status_code == 400  # the old session's CSRF token died with it
+    assert client.get("/").status_code == 200
