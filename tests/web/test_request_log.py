@@ -22,6 +22,9 @@ FIELDS = {"time", "level", "request_id", "method", "route", "status", "duration_
 BOOM = "kaboom-from-the-test-route"
 
 
+pytestmark = pytest.mark.fresh_app  # its app is in JSON mode, with routes that raise
+
+
 @pytest.fixture
 def _json_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("CROWD_LOG_FORMAT", "json")
