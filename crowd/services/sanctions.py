@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from crowd.domain.fraud import QUALITY_CODES, sanction_step
@@ -112,7 +112,10 @@ def discount_labels(
 ) -> int:
     """Stop counting a worker's work labels given at or after ``since``; reopen their items.
 
-    Items an expert resolved stay resolved. Returns how many labels stopped counting.
+    Items an expert resolved stay resolved. An item short of its label count asks for
+    a replacement; one whose counted labels disagree after it has had
+    ``max_redundancy`` labels in all goes to review instead of asking for more.
+    Returns how many labels stopped counting.
     """
     rows = session.execute(
         select(Label.id, Label.item_id)
@@ -137,5 +140,16 @@ def discount_labels(
         # remaining labels are confident completes again at once.
         item.needed = max(item.n_labels, project.redundancy)
         session.flush()
-        settle_item(session, project, item, rng)
+        if settle_item(session, project, item, rng) == "more" and \
+                _labels_given(session, item.id) >= project.max_redundancy:
+            # Its label budget is spent (discounted labels were paid for too) and
+            # what still counts does not settle it: an expert decides, rather than
+            # a small pool, whose workers have all labelled it, never finishing it.
+            item.status, item.review_reason = "in_review", "disagreement"
     return len(rows)
+
+
+def _labels_given(session: Session, item_id: int) -> int:
+    """Every work label the item was given, counted or not."""
+    return session.scalar(select(func.count()).select_from(Label).where(
+        Label.item_id == item_id, Label.is_gold.is_(False))) or 0

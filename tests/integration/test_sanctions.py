@@ -287,3 +287,37 @@ def test_a_discount_takes_back_the_widening_the_label_caused(app, manager, clock
         db.session.commit()
     row = results_by_name(manager, pid)["w00"]
     assert (row["status"], row["label"], row["n_labels"]) == ("complete", "a", 2)
+
+
+def test_a_discount_on_an_item_whose_label_budget_is_spent_sends_it_to_review(
+    app, manager, clock,
+):
+    """Three labels (max_redundancy) split three ways put the item in review; the bad
+    worker's label stops counting, and the two left still disagree. Asking for a
+    fourth label would pass max_redundancy (and a pool whose workers all labelled it
+    would never give one): an expert decides."""
+    body = {"name": "budget", "labels": list(LABELS), "gold_rate": 0.0,
+            "qualification_size": 0, "redundancy": 2, "max_redundancy": 3,
+            "confidence_threshold": 0.99}
+    pid = manager.post("/projects", body).get_json()["id"]
+    assert manager.post(f"/projects/{pid}/items",
+                        [{"external_id": "w00", "data": {"i": 0}}]).status_code == 201
+    (wid, bad), (_, first), (_, second) = make_users(app, manager, "bad3", "f1", "f2")
+    for worker, label in ((bad, "b"), (first, "a"), (second, "c")):
+        clock.advance(1)
+        offer = worker.post(f"/projects/{pid}/next").get_json()
+        assert worker.post(f"/assignments/{offer['assignment_id']}/answer",
+                           {"label": label}).status_code == 200
+    assert results_by_name(manager, pid)["w00"]["status"] == "in_review"
+    with app.app_context():
+        proj = db.session.get(Project, pid)
+        standing = db.session.scalars(select(WorkerStanding).where(
+            WorkerStanding.project_id == pid, WorkerStanding.worker_id == wid)
+            .with_for_update()).one()
+        sanction_low_quality(db.session, proj, standing, Finding(
+            rule="speed", reason_code="too_fast", reason="too fast", statistic=1.0,
+            threshold=0.5, onset=clock.current - timedelta(seconds=10)),
+            np.random.default_rng(1), clock.current)
+        db.session.commit()
+    row = results_by_name(manager, pid)["w00"]
+    assert (row["status"], row["n_labels"]) == ("in_review", 2), row

@@ -18,6 +18,11 @@ PASSWORD = "password-123"
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
+def csrf_of(page: str) -> str:
+    """The CSRF token of the first form on a rendered page."""
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
 def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
     return client.post("/api/v1/tokens", json={"username": username, "password": password})
 
@@ -87,12 +92,12 @@ def test_the_login_form_backs_off_too(app: Flask, make_user: Any) -> None:
     client = app.test_client()
     for _ in range(3):
         page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        token = csrf_of(page)
         last = client.post("/login", data={"username": "formuser", "password": "nope-nope",
                                            "csrf_token": token})
     assert last.status_code == 401
     page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_of(page)
     held = client.post("/login", data={"username": "formuser", "password": PASSWORD,
                                        "csrf_token": token})
     assert held.status_code == 429 and held.headers["Retry-After"] == "1"
@@ -158,7 +163,7 @@ def test_deactivation_or_a_password_reset_ends_every_token(
 
 def _form_login(client: FlaskClient, username: str, query: str = "") -> Any:
     page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_of(page)
     return client.post(f"/login{query}", data={"username": username, "password": PASSWORD,
                                                 "csrf_token": token})
 
@@ -195,7 +200,7 @@ def test_logout_and_deactivation_end_a_copied_session_cookie(
     copy.set_cookie("session", first.get_cookie("session").value)
     assert copy.get("/").status_code == 200
     page = first.get("/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_of(page)
     assert first.post("/logout", data={"csrf_token": token}).status_code == 302
     assert copy.get("/").headers["Location"].startswith("/login")
     second = app.test_client()
@@ -251,7 +256,7 @@ def test_logging_in_starts_a_new_session(app: Flask, make_user: Any) -> None:
     make_user("worker", username="fixated")
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
-    before = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    before = csrf_of(page)
     with client.session_transaction() as cookie:
         cookie["planted"] = "by an attacker"  # what a fixation attack would leave behind
     answer = client.post("/login", data={"username": "fixated", "password": PASSWORD,
