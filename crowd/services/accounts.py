@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from crowd.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from crowd.domain.passwords import MIN_PASSWORD, password_problem
 from crowd.domain.text import MAX_PASSWORD, clean_text, text_problem
-from crowd.persistence import ROLES, ApiToken, User, utcnow
+from crowd.persistence import ROLES, ApiToken, User, iso, utcnow
 from crowd.services import throttle
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,80}$")
@@ -151,9 +151,6 @@ def revoke_token(session: Session, raw: str) -> None:
 
 
 def token_json(token: ApiToken, current: bool = False) -> dict[str, Any]:
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat().replace("+00:00", "Z") if value else None
-
     return {"id": token.id, "created_at": iso(token.created_at),
             "expires_at": iso(token.expires_at), "revoked_at": iso(token.revoked_at),
             "current": current}

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from crowd.domain.access import may, role_problem
 from crowd.domain.errors import InvalidInput, NotFound
-from crowd.persistence import Project, ProjectMember, User, WorkerStanding
+from crowd.persistence import Project, ProjectMember, User, WorkerStanding, iso
 from crowd.services.standing import release_leases
 
 MAX_BULK = 1_000
@@ -54,14 +54,10 @@ def visible_projects(session: Session, account: User) -> list[Project]:
     return list(session.scalars(query))
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def member_json(member: ProjectMember, username: str) -> dict[str, Any]:
     return {"user_id": member.user_id, "username": username, "role": member.role,
-            "added_at": _iso(member.added_at), "added_by": member.added_by_id,
-            "removed_at": _iso(member.removed_at)}
+            "added_at": iso(member.added_at), "added_by": member.added_by_id,
+            "removed_at": iso(member.removed_at)}
 
 
 def list_members(session: Session, project_id: int) -> list[dict[str, Any]]:

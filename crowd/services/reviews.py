@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from crowd.domain.errors import Conflict, InvalidInput, NotFound
 from crowd.domain.reliability import beta_accuracy
 from crowd.domain.text import MAX_NOTE, clean_text
-from crowd.persistence import Item, Label, Project, User, WorkerStanding
+from crowd.persistence import Item, Label, User, WorkerStanding
 from crowd.services.members import reach
 from crowd.services.projects import get_project
 

@@ -45,14 +45,11 @@ def take_slot(session: Session, username: str, address: str | None, now: datetim
     """Count this try against the account and the address, or ``TooManyRequests``."""
     pairs: list[tuple[str, Backoff]] = [(account_key(username), ACCOUNT),
                                         (address_key(address), ADDRESS)]
-    for attempt in range(2):
-        try:
-            return _take(session, pairs, now)
-        except IntegrityError:  # two first failures of a key at once: count again
-            session.rollback()
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        return _take(session, pairs, now)
+    except IntegrityError:  # two first failures of a key at once: count again, on its row
+        session.rollback()
+        return _take(session, pairs, now)
 
 
 def _refuse_if_waiting(session: Session, keys: list[str], now: datetime) -> None:

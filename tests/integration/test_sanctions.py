@@ -258,23 +258,27 @@ def test_dawid_skene_onset_is_where_agreement_dropped(app, manager, project, clo
     assert [results[n]["status"] for n in done[:6]] == ["complete"] * 6
 
 
-def test_a_discount_takes_back_the_widening_the_label_caused(app, manager, clock):
-    """The bad label split the item (2 labels became 4 wanted); once it stops
-    counting, the two agreeing labels left complete the item at once."""
-    body = {"name": "widening", "labels": list(LABELS), "gold_rate": 0.0,
-            "qualification_size": 0, "redundancy": 2, "max_redundancy": 4,
-            "confidence_threshold": 0.9}
+def _one_item_answered(app, manager, clock, name: str, redundancy: int, max_redundancy: int,
+                       threshold: float, answers: tuple[str, str, str]) -> tuple[int, int]:
+    """A project of one item that three new workers answer in turn with ``answers``;
+    returns (project id, the first worker's id)."""
+    body = {"name": name, "labels": list(LABELS), "gold_rate": 0.0,
+            "qualification_size": 0, "redundancy": redundancy,
+            "max_redundancy": max_redundancy, "confidence_threshold": threshold}
     pid = manager.post("/projects", body).get_json()["id"]
     assert manager.post(f"/projects/{pid}/items",
                         [{"external_id": "w00", "data": {"i": 0}}]).status_code == 201
-    (wid, bad), (_, honest1), (_, honest2) = make_users(app, manager, "bad", "h1", "h2")
-    for worker, label in ((bad, "b"), (honest1, "a"), (honest2, "a")):
+    workers = make_users(app, manager, *(f"{name}-{n}" for n in range(3)))
+    for (_, worker), label in zip(workers, answers, strict=True):
         clock.advance(1)
         offer = worker.post(f"/projects/{pid}/next").get_json()
         assert worker.post(f"/assignments/{offer['assignment_id']}/answer",
                            {"label": label}).status_code == 200
-    row = results_by_name(manager, pid)["w00"]
-    assert row["status"] == "open" and row["n_labels"] == 3
+    return pid, workers[0][0]
+
+
+def _sanction_too_fast(app, pid: int, wid: int, clock) -> None:
+    """The speed rule's sanction of ``wid``, with its onset before every answer."""
     with app.app_context():
         proj = db.session.get(Project, pid)
         standing = db.session.scalars(select(WorkerStanding).where(
@@ -285,6 +289,15 @@ def test_a_discount_takes_back_the_widening_the_label_caused(app, manager, clock
             threshold=0.5, onset=clock.current - timedelta(seconds=10)),
             np.random.default_rng(1), clock.current)
         db.session.commit()
+
+
+def test_a_discount_takes_back_the_widening_the_label_caused(app, manager, clock):
+    """The bad label split the item (2 labels became 4 wanted); once it stops
+    counting, the two agreeing labels left complete the item at once."""
+    pid, wid = _one_item_answered(app, manager, clock, "widening", 2, 4, 0.9, ("b", "a", "a"))
+    row = results_by_name(manager, pid)["w00"]
+    assert row["status"] == "open" and row["n_labels"] == 3
+    _sanction_too_fast(app, pid, wid, clock)
     row = results_by_name(manager, pid)["w00"]
     assert (row["status"], row["label"], row["n_labels"]) == ("complete", "a", 2)
 
@@ -296,28 +309,8 @@ def test_a_discount_on_an_item_whose_label_budget_is_spent_sends_it_to_review(
     worker's label stops counting, and the two left still disagree. Asking for a
     fourth label would pass max_redundancy (and a pool whose workers all labelled it
     would never give one): an expert decides."""
-    body = {"name": "budget", "labels": list(LABELS), "gold_rate": 0.0,
-            "qualification_size": 0, "redundancy": 2, "max_redundancy": 3,
-            "confidence_threshold": 0.99}
-    pid = manager.post("/projects", body).get_json()["id"]
-    assert manager.post(f"/projects/{pid}/items",
-                        [{"external_id": "w00", "data": {"i": 0}}]).status_code == 201
-    (wid, bad), (_, first), (_, second) = make_users(app, manager, "bad3", "f1", "f2")
-    for worker, label in ((bad, "b"), (first, "a"), (second, "c")):
-        clock.advance(1)
-        offer = worker.post(f"/projects/{pid}/next").get_json()
-        assert worker.post(f"/assignments/{offer['assignment_id']}/answer",
-                           {"label": label}).status_code == 200
+    pid, wid = _one_item_answered(app, manager, clock, "budget", 2, 3, 0.99, ("b", "a", "c"))
     assert results_by_name(manager, pid)["w00"]["status"] == "in_review"
-    with app.app_context():
-        proj = db.session.get(Project, pid)
-        standing = db.session.scalars(select(WorkerStanding).where(
-            WorkerStanding.project_id == pid, WorkerStanding.worker_id == wid)
-            .with_for_update()).one()
-        sanction_low_quality(db.session, proj, standing, Finding(
-            rule="speed", reason_code="too_fast", reason="too fast", statistic=1.0,
-            threshold=0.5, onset=clock.current - timedelta(seconds=10)),
-            np.random.default_rng(1), clock.current)
-        db.session.commit()
+    _sanction_too_fast(app, pid, wid, clock)
     row = results_by_name(manager, pid)["w00"]
     assert (row["status"], row["n_labels"]) == ("in_review", 2), row

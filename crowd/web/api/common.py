@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import json
-from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -12,7 +11,7 @@ from flask import current_app, g, request
 from crowd.domain.errors import BadRequest, Forbidden, Unauthorized
 from crowd.domain.settings import SETTING_NAMES
 from crowd.domain.text import check_json
-from crowd.persistence import Project, User
+from crowd.persistence import Project, User, iso
 from crowd.web.limits import read_bounded
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,11 +91,6 @@ def json_body() -> Any:
         raise BadRequest("the body is not valid JSON (it is null)", code="invalid_json")
     check_json(body, "")
     return body
-
-
-def iso(value: datetime | None) -> str | None:
-    """A UTC timestamp as ISO 8601 with a Z."""
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def user_json(account: User) -> dict[str, Any]:
