@@ -8,6 +8,11 @@ threads = int(os.environ.get("CROWD_THREADS", "4"))
 worker_class = "gthread"
 timeout = int(os.environ.get("CROWD_TIMEOUT", "60"))
 graceful_timeout = 30
+# Seconds an idle keep-alive connection is held open. Longer than nginx's upstream
+# keepalive_timeout (deploy/nginx/crowd.conf), so nginx always closes an idle
+# connection first: were gunicorn to close it first, a request nginx sends on it at
+# that moment fails, and nginx does not resend a POST (next, answer), so it is a 502.
+keepalive = int(os.environ.get("CROWD_KEEPALIVE", "75"))
 # With CROWD_LOG_FORMAT=json crowd writes its own JSON line per request; gunicorn's
 # text access line would only interleave with it.
 accesslog = (None if os.environ.get("CROWD_LOG_FORMAT", "").strip().lower() == "json"

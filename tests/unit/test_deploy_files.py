@@ -66,6 +66,17 @@ def test_nginx_limits_match_the_app_and_gunicorn(monkeypatch: pytest.MonkeyPatch
     assert "location = /healthz" in SITE and "location = /readyz" in SITE
 
 
+def test_nginx_closes_idle_upstream_connections_before_gunicorn_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Were gunicorn to drop an idle keep-alive connection first, a POST nginx sends on
+    it at that instant fails and is not resent: a 502 (CI saw one on ``next``)."""
+    upstream = re.search(r"upstream crowd_app \{(.*?)\}", SITE, re.DOTALL)
+    assert upstream is not None
+    idle = re.findall(r"^\s*keepalive_timeout\s+(\d+)s;", upstream.group(1), re.MULTILINE)
+    assert len(idle) == 1, "set keepalive_timeout in the upstream block"
+    assert int(idle[0]) < _gunicorn_defaults(monkeypatch)["keepalive"]
+
+
 def test_the_systemd_units_and_the_upstream_name_the_same_ports() -> None:
     upstream = re.findall(r"^\s*server 127\.0\.0\.1:(\d+)", SITE, re.MULTILINE)
     target = (DEPLOY / "systemd" / "crowd.target").read_text()
