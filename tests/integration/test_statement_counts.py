@@ -81,7 +81,7 @@ def test_next_and_answer_issue_the_same_few_statements_for_20_or_2000_items(
     for name, statements in small_costs.items():
         print(f"{name}: {len(statements)} statements")
         for statement in statements:
-            print("   ", statement[:150])
+            print("   ", statement)
     assert {k: len(v) for k, v in small_costs.items()} == {k: len(v) for k, v in big_costs.items()}
     for name, statements in big_costs.items():
         assert 0 < len(statements) <= MAX_STATEMENTS, (name, statements)

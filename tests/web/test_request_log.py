@@ -18,7 +18,7 @@ from crowd.web import request_log
 
 ROUTE_NEXT = "/api/v1/projects/<int:project_id>/next"
 FIELDS = {"time", "level", "request_id", "method", "route", "status", "duration_ms",
-          "user_id", "client"}
+          "user_id", "client", "cpu_ms", "statements"}
 BOOM = "kaboom-from-the-test-route"
 
 
@@ -94,6 +94,31 @@ def test_an_api_request_logs_one_line_with_every_field(client, make_project, mak
     assert line["time"].endswith("Z") and when.utcoffset() == UTC.utcoffset(None)
     assert started <= when <= datetime.now(UTC)  # stamped while the request ran
     assert response.headers["X-Request-Id"] == "trace-42"
+
+
+def test_a_request_line_counts_its_statements_and_its_cpu_time(app, client, make_project,
+                                                             make_user, capsys):
+    from sqlalchemy import event
+
+    project = make_project(n_items=2)
+    _worker_id, token = make_user("worker")
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = app.extensions["crowd_db"].engine
+    capsys.readouterr()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post(f"/api/v1/projects/{project['id']}/next",
+                               headers={"Authorization": f"Bearer {token}"})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    line = _only_request(capsys)
+    assert line["statements"] == len(seen) > 0
+    assert isinstance(line["cpu_ms"], float) and 0 < line["cpu_ms"] <= line["duration_ms"] + 0.01
 
 
 def test_an_unmatched_path_is_logged_as_the_path_without_its_query(client, capsys):

@@ -47,7 +47,10 @@ def require(*roles: str, project: str | None = None) -> Callable[[F], F]:
                 from crowd.extensions import db
                 from crowd.services.members import reach
 
-                reach(db.session, current, kwargs["project_id"], project)
+                # Held in ``g`` for the request: the session's identity map holds
+                # objects weakly, and the view's own ``session.get`` then finds it
+                # there instead of selecting the project a second time.
+                g.reached_project = reach(db.session, current, kwargs["project_id"], project)
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort
+from flask import abort, g
 from flask_login import current_user, login_required
 
 from crowd.domain.errors import NotFound
@@ -27,7 +27,9 @@ def role_required(*roles: str, project: str | None = None) -> Callable[[F], F]:
                 abort(403)
             if project is not None:
                 try:
-                    reach(db.session, current_user, kwargs["project_id"], project)
+                    # Kept for the request so the view's own lookup hits the identity map.
+                    g.reached_project = reach(db.session, current_user, kwargs["project_id"],
+                                              project)
                 except NotFound:
                     abort(404)
             return view(*args, **kwargs)
