@@ -57,8 +57,13 @@ class BaseConfig:
         self.AGGREGATE_INTERVAL_SECONDS = _env_int("AGGREGATE_INTERVAL_SECONDS", 300)
         self.DRIFT_INTERVAL_SECONDS = _env_int("DRIFT_INTERVAL_SECONDS", 120)
         self.LEASE_CLEANUP_INTERVAL_SECONDS = _env_int("LEASE_CLEANUP_INTERVAL_SECONDS", 60)
+        # How often crowd's tables changed enough since their last ANALYZE are analysed.
+        self.STATISTICS_INTERVAL_SECONDS = _env_int("STATISTICS_INTERVAL_SECONDS", 300)
         # Days a new API token lives (the token answer says when it expires).
         self.TOKEN_DAYS = _env_int("TOKEN_DAYS", 30)
+        # Seconds a process may answer a token's user from memory (0: never). A
+        # revocation or deactivation reaches other processes within this time.
+        self.TOKEN_CACHE_SECONDS = _env_int("TOKEN_CACHE_SECONDS", 5)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)

@@ -12,6 +12,8 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm import Session, sessionmaker
 
+from crowd.persistence import token_cache
+
 READONLY = "crowd_readonly"
 
 
@@ -69,6 +71,7 @@ class Database:
         engine = make_engine(
             url, app.config.get("DATABASE_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT))
         app.extensions["crowd_db"] = _Bound(engine, sessionmaker(engine, expire_on_commit=False))
+        token_cache.install(engine, app.config.get("TOKEN_CACHE_SECONDS", 0))
         app.teardown_appcontext(self._remove)
 
     @staticmethod

@@ -16,6 +16,7 @@ from crowd.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from crowd.domain.passwords import MIN_PASSWORD, password_problem
 from crowd.domain.text import MAX_PASSWORD, clean_text, text_problem
 from crowd.persistence import ROLES, ApiToken, User, iso, utcnow
+from crowd.persistence.token_cache import cache_for
 from crowd.services import throttle
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,80}$")
@@ -129,17 +130,30 @@ def issue_token_row(session: Session, user: User, now: datetime | None = None,
 
 
 def user_for_token(session: Session, raw: str, now: datetime | None = None) -> User | None:
-    """The active user behind a live, unexpired token, in one query."""
-    return session.scalar(
-        select(User)
+    """The active user behind a live, unexpired token: from the process's token
+    cache when it holds it (no statement), else one query, then cached."""
+    now = now or utcnow()
+    digest = _token_digest(raw)
+    cache = cache_for(session)
+    if cache is not None:
+        cached = cache.user(session, digest, now)
+        if cached is not None:
+            return cached
+    row = session.execute(
+        select(User, ApiToken.expires_at)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(
-            ApiToken.token_hash == _token_digest(raw),
+            ApiToken.token_hash == digest,
             ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > (now or utcnow()),
+            ApiToken.expires_at > now,
             User.active.is_(True),
         )
-    )
+    ).first()
+    if row is None:
+        return None
+    if cache is not None:
+        cache.keep(digest, row[0], row[1], now)
+    return row[0]
 
 
 def revoke_token(session: Session, raw: str) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import event
 
-# Every statement of the request, the bearer-token lookup included.
+# Every statement of the request (the bearer-token lookup is answered from the
+# process's token cache here: tests/integration/test_token_cache.py).
 MAX_STATEMENTS = 15
 
 
@@ -85,8 +86,6 @@ def test_next_and_answer_issue_the_same_few_statements_for_20_or_2000_items(
     assert {k: len(v) for k, v in small_costs.items()} == {k: len(v) for k, v in big_costs.items()}
     for name, statements in big_costs.items():
         assert 0 < len(statements) <= MAX_STATEMENTS, (name, statements)
-    # The bearer-token lookup is part of what was counted.
-    assert all(any("api_tokens" in s for s in statements) for statements in big_costs.values())
 
 
 def _is_gold_pick(statement: str) -> bool:
