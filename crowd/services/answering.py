@@ -46,11 +46,13 @@ def answer(
     rng: np.random.Generator, now: datetime,
 ) -> dict[str, Any]:
     """Store an answer. Idempotent for the same label; see API.md for the refusals."""
-    assignment = session.get(Assignment, assignment_id)
-    if assignment is None or assignment.worker_id != worker_id:
+    row = session.execute(
+        select(Assignment, Project).join(Project, Project.id == Assignment.project_id)
+        .where(Assignment.id == assignment_id)
+    ).first()
+    if row is None or row[0].worker_id != worker_id:
         raise NotFound(f"assignment {assignment_id} not found")
-    project = session.get(Project, assignment.project_id)
-    assert project is not None
+    assignment, project = row
     # Lock order everywhere: standing, then assignments, then items.
     standing = lock_standing(session, project, worker_id, now)
     session.refresh(assignment, with_for_update=True)
@@ -93,10 +95,11 @@ def answer(
             check_gold_drift(session, project, standing, bool(correct), rng, now)
     elif not assignment.is_gold:
         standing.work_labels += 1
-        item.n_labels += 1
         if item.status == "open":
-            session.flush()
+            session.flush()  # the label, so that settling weighs it
             settle_item(session, project, item, rng)
+        # After the flush: the count and the settled posterior go in one UPDATE.
+        item.n_labels += 1
     if assignment.mode == "work":
         check_agreement_on_schedule(session, project, standing, rng, now)
         check_answer_fraud(session, project, standing, rng, now)

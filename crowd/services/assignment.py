@@ -73,14 +73,12 @@ def next_assignment(
     project = session.get(Project, project_id)
     if project is None:
         raise NotFound(f"project {project_id} not found")
-    standing = lock_standing(session, project, worker_id, now)
-    held = session.execute(
-        select(Assignment, Item)
-        .join(Item, Item.id == Assignment.item_id)
-        .where(Assignment.project_id == project_id, live_lease(worker_id, now))
-        .limit(1)
-    ).first()
-    if held is not None:
+    standing, held_id = _standing_and_held(session, project, worker_id, now)
+    if held_id is not None:
+        held = session.execute(
+            select(Assignment, Item).join(Item, Item.id == Assignment.item_id)
+            .where(Assignment.id == held_id)
+        ).one()
         session.commit()
         return Offer(held[0], held[1], project.labels)
     for _ in range(2):
@@ -97,6 +95,27 @@ def next_assignment(
             break
     session.commit()
     return None
+
+
+def _standing_and_held(
+    session: Session, project: Project, worker_id: int, now: datetime
+) -> tuple[WorkerStanding, int | None]:
+    """The worker's standing, locked (made on a first visit), and the id of a live
+    lease they hold in the project, if any: one statement in the common case."""
+    held = (
+        select(Assignment.id)
+        .where(Assignment.project_id == project.id, live_lease(worker_id, now))
+        .limit(1).scalar_subquery()
+    )
+    row = session.execute(
+        select(WorkerStanding, held)
+        .where(WorkerStanding.project_id == project.id, WorkerStanding.worker_id == worker_id)
+        .with_for_update(of=WorkerStanding)
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:  # a first visit: no standing yet, so no lease either
+        return lock_standing(session, project, worker_id, now), None
+    return row[0], row[1]
 
 
 def _pick(
