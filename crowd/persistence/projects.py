@@ -77,6 +77,7 @@ class Item(Base):
     priority: Mapped[int] = mapped_column(default=0)
     needed: Mapped[int]
     n_labels: Mapped[int] = mapped_column(default=0)
+    # Set by the item's first label: started items go first, to be finished.
     started: Mapped[bool] = mapped_column(default=False)
     shuffle_key: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -90,7 +91,7 @@ class Item(Base):
     resolved_at: Mapped[datetime | None]
 
 
-# The work queue: open work items of a project, started ones first, then by
+# The work queue: open work items of a project, labelled ones first, then by
 # priority, then oldest. `next` walks this index in order (see routing queries).
 Index(
     "ix_items_queue",

@@ -94,6 +94,9 @@ class WorkerStanding(Base):
     gold_cusum: Mapped[float] = mapped_column(default=0.0)
     gold_cusum_zero_at: Mapped[datetime | None]
     drift_since: Mapped[datetime | None]
+    # The work-mode answers since state_changed_at in brief, for the per-answer
+    # fraud rules (crowd.domain.fraud.recent); None: not known, read the answers.
+    recent_answers: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,7 +14,7 @@ from crowd.domain.fraud.sniffing import disguised
 from crowd.domain.gold import feedback, is_correct
 from crowd.domain.qualification import round_result
 from crowd.domain.reliability import is_evidence
-from crowd.persistence import Assignment, Item, Label, Project
+from crowd.persistence import Assignment, Item, Label, Project, WorkerStanding
 from crowd.services.drift import check_agreement_on_schedule, check_gold_drift
 from crowd.services.fraud import check_answer_fraud
 from crowd.services.settling import settle_item
@@ -46,15 +46,8 @@ def answer(
     rng: np.random.Generator, now: datetime,
 ) -> dict[str, Any]:
     """Store an answer. Idempotent for the same label; see API.md for the refusals."""
-    row = session.execute(
-        select(Assignment, Project).join(Project, Project.id == Assignment.project_id)
-        .where(Assignment.id == assignment_id)
-    ).first()
-    if row is None or row[0].worker_id != worker_id:
-        raise NotFound(f"assignment {assignment_id} not found")
-    assignment, project = row
+    assignment, project, standing = _load(session, assignment_id, worker_id, now)
     # Lock order everywhere: standing, then assignments, then items.
-    standing = lock_standing(session, project, worker_id, now)
     session.refresh(assignment, with_for_update=True)
     if assignment.answered_at is not None:
         return _replay(session, assignment, label)
@@ -94,21 +87,50 @@ def answer(
             session.flush()
             check_gold_drift(session, project, standing, bool(correct), rng, now)
     elif not assignment.is_gold:
-        standing.work_labels += 1
         if item.status == "open":
             session.flush()  # the label, so that settling weighs it
             settle_item(session, project, item, rng)
-        # After the flush: the count and the settled posterior go in one UPDATE.
+        # After the flush, so that each row changed here gets one UPDATE: the
+        # item's count with its settled posterior, the standing's count with the
+        # rest of what this answer changes in it.
         item.n_labels += 1
+        item.started = True  # a labelled item goes first in the queue, to be finished
+        standing.work_labels += 1
     if assignment.mode == "work":
         check_agreement_on_schedule(session, project, standing, rng, now)
-        check_answer_fraud(session, project, standing, rng, now)
+        check_answer_fraud(session, project, standing, label, duration_ms, rng, now)
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
         raise Conflict("this item was already answered", code="already_answered") from None
     return _response(assignment.mode, label, item.gold_label if correct is not None else None)
+
+
+def _load(session: Session, assignment_id: int, worker_id: int,
+          now: datetime) -> tuple[Assignment, Project, WorkerStanding]:
+    """The worker's assignment, its project and the worker's standing there,
+    locked (only the standing: the first lock taken is the standing's, as
+    everywhere); one statement. ``NotFound`` for another worker's assignment."""
+    mine = and_(Assignment.id == assignment_id, Assignment.worker_id == worker_id)
+    row = session.execute(
+        select(Assignment, Project, WorkerStanding)
+        .join(Project, Project.id == Assignment.project_id)
+        .join(WorkerStanding, and_(WorkerStanding.project_id == Assignment.project_id,
+                                   WorkerStanding.worker_id == Assignment.worker_id))
+        .where(mine)
+        .with_for_update(of=WorkerStanding)
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is not None:
+        return row[0], row[1], row[2]
+    found = session.execute(
+        select(Assignment, Project).join(Project, Project.id == Assignment.project_id)
+        .where(mine)).first()
+    if found is None:
+        raise NotFound(f"assignment {assignment_id} not found")
+    # A lease whose standing is gone (never in crowd's own flow): make it anew.
+    return found[0], found[1], lock_standing(session, found[1], worker_id, now)
 
 
 def _replay(session: Session, assignment: Assignment, label: str) -> dict[str, Any]:

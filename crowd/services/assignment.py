@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, exists, func, literal, select, union_all, update
+from sqlalchemy import and_, exists, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from crowd.domain.errors import NotFound
 from crowd.domain.fraud.sniffing import disguised
@@ -25,7 +24,7 @@ from crowd.persistence import Assignment, Item, Project, WorkerStanding
 from crowd.services.standing import change_state, lock_standing
 
 # A PostgreSQL candidate can be filled by a transaction that committed after
-# our snapshot; we re-count after locking and try the next one.
+# the pick's snapshot; the reserving INSERT re-counts, and we try the next one.
 MAX_RESERVE_TRIES = 5
 # Where the decoy gold search of a work offer starts (any point walks alike).
 DECOY_GOLD_START = SHUFFLE_KEYS // 2
@@ -86,11 +85,14 @@ def next_assignment(
         if disguised(standing.state, standing.state_reason_code):  # gold served as work
             plan = [Pick(pick.pool, "work") for pick in plan]
         for pick in plan:
-            item = _pick(session, project, worker_id, pick, rng, now)
-            if item is not None:
+            for _ in range(MAX_RESERVE_TRIES):
+                item = _pick(session, project, worker_id, pick, rng, now)
+                if item is None:
+                    break
                 offer = _reserve(session, project, worker_id, item, pick, now)
-                session.commit()
-                return offer
+                if offer is not None:
+                    session.commit()
+                    return offer
         if not _end_round_without_gold(session, project, standing, now):
             break
     session.commit()
@@ -138,57 +140,34 @@ def _pick(
             return item or _pick_gold(session, project.id, worker_id, start)
         item = _pick_gold(session, project.id, worker_id, start)
         if item is not None and _work_candidate(
-                session, project.id, worker_id, now, tries=1, padding=item) is None:
+                session, project.id, worker_id, now, wait=False) is None:
             # No work is left for this worker: hidden gold now would be the
             # only thing served, and so known for gold. Nothing is served.
             return None
         return item
-    found = _work_candidate(session, project.id, worker_id, now, tries=MAX_RESERVE_TRIES)
+    found = _work_candidate(session, project.id, worker_id, now, wait=True)
     if hidden:
         _pick_gold(session, project.id, worker_id, DECOY_GOLD_START)
     return found
 
 
 def _work_candidate(
-    session: Session, project_id: int, worker_id: int, now: datetime, *, tries: int,
-    padding: Item | None = None,
+    session: Session, project_id: int, worker_id: int, now: datetime, *, wait: bool
 ) -> Item | None:
-    """The first work item with a free slot, locked; on PostgreSQL its slot is
-    re-counted after the lock (``padding``: count that item's leases instead
-    when there is no candidate, to keep the statements the same)."""
+    """The first work item with a free slot, locked. On PostgreSQL rows others
+    hold are skipped; with ``wait``, when every candidate is held, it waits for
+    them once rather than wrongly telling the worker that nothing is left (an
+    answer settling an item, another next hold them only briefly)."""
     if session.get_bind().dialect.name == "sqlite":
         return _pick_work(session, project_id, worker_id, now, skip_locked=False)
-    skip_locked = True
-    for _ in range(tries):
-        item = _pick_work(session, project_id, worker_id, now, skip_locked=skip_locked)
-        if item is None:
-            if padding is not None:
-                _live_leases(session, padding.id, now)
-            if not skip_locked or padding is not None:
-                return None
-            # Every candidate may be briefly locked by another request (an answer
-            # settling it, another next): wait for them once rather than
-            # wrongly telling this worker that nothing is left.
-            skip_locked = False
-            continue
-        if item.n_labels + _live_leases(session, item.id, now) < item.needed:
-            return item
-    return None
+    item = _pick_work(session, project_id, worker_id, now, skip_locked=True)
+    if item is None and wait:
+        item = _pick_work(session, project_id, worker_id, now, skip_locked=False)
+    return item
 
 
 def _never_held(worker_id: int) -> Any:
     return ~exists().where(Assignment.item_id == Item.id, Assignment.worker_id == worker_id)
-
-
-def _live_leases(session: Session, item_id: int, now: datetime) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Assignment).where(
-            Assignment.item_id == item_id,
-            Assignment.answered_at.is_(None),
-            Assignment.released_at.is_(None),
-            Assignment.expires_at > now,
-        )
-    ) or 0
 
 
 def _pick_work(
@@ -251,21 +230,40 @@ def _pick_gold(session: Session, project_id: int, worker_id: int, start: int,
 
 def _reserve(
     session: Session, project: Project, worker_id: int, item: Item, pick: Pick, now: datetime
-) -> Offer:
+) -> Offer | None:
+    """The lease of ``item`` (locked by the pick), or None when a work item's slots
+    filled after the pick's snapshot was taken.
+
+    One statement: the INSERT reads the item's live leases again (on PostgreSQL
+    a new statement sees what committed since the pick; the item's row lock keeps
+    anyone else from taking a slot now), and inserts only if a slot is free.
+    Gold is never full (any number of workers may hold it): the same statement,
+    its condition always true, so gold and work offers cost alike.
+    """
+    expires = now + timedelta(seconds=project.lease_seconds)
+    leases = (
+        select(func.count()).select_from(Assignment)
+        .where(Assignment.item_id == Item.id, Assignment.answered_at.is_(None),
+               Assignment.released_at.is_(None), Assignment.expires_at > now)
+        .correlate(Item).scalar_subquery()
+    )
+    values = select(
+        literal(project.id), Item.id, literal(worker_id), literal(pick.mode), Item.is_gold,
+        literal(now, type_=Assignment.created_at.type),
+        literal(expires, type_=Assignment.expires_at.type),
+    ).where(Item.id == item.id, Item.is_gold | (Item.n_labels + leases < Item.needed))
+    assignment_id = session.scalar(
+        insert(Assignment)
+        .from_select(["project_id", "item_id", "worker_id", "mode", "is_gold", "created_at",
+                      "expires_at"], values)
+        .returning(Assignment.id)
+    )
+    if assignment_id is None:
+        return None
     assignment = Assignment(
-        project_id=project.id, item_id=item.id, worker_id=worker_id, mode=pick.mode,
-        is_gold=item.is_gold, created_at=now,
-        expires_at=now + timedelta(seconds=project.lease_seconds),
+        id=assignment_id, project_id=project.id, item_id=item.id, worker_id=worker_id,
+        mode=pick.mode, is_gold=item.is_gold, created_at=now, expires_at=expires,
     )
-    session.add(assignment)
-    session.flush()
-    # Marks a work item started (it moves up the queue). Issued for gold too
-    # (where ``started`` means nothing) so both offers cost the same statements.
-    session.execute(
-        update(Item).where(Item.id == item.id, Item.started.is_(False)).values(started=True),
-        execution_options={"synchronize_session": False},
-    )
-    set_committed_value(item, "started", True)
     return Offer(assignment, item, project.labels)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crowd.domain.fraud import FAST, RUN
+from crowd.domain.fraud import FAST, RUN, recent
 from crowd.domain.fraud.runs import (
     MAX_RUN,
     item_bound,
@@ -74,23 +74,34 @@ def fraud_sanction(
 
 
 def check_answer_fraud(
-    session: Session, project: Project, standing: WorkerStanding,
-    rng: np.random.Generator, now: datetime,
+    session: Session, project: Project, standing: WorkerStanding, label: str,
+    duration_ms: int | None, rng: np.random.Generator, now: datetime,
 ) -> bool:
-    """After a work-mode answer of an active worker: the too-fast and run rules.
+    """After a work-mode answer (``label``, ``duration_ms``) of an active worker:
+    the too-fast and run rules.
 
-    The same statements for hidden gold and work (the worker's own answers,
-    whatever they were), so the check gives no gold away. True when one fired.
+    The worker's answers are read only when the summary on the standing
+    (``crowd.domain.fraud.recent``) says a rule could fire, which depends on
+    the worker's own answers alone: the same statements for hidden gold and
+    work, so the check gives no gold away. True when one fired.
     """
     if standing.state != "active":
         return False
     settings = FraudSettings.of(project)
+    known = recent.with_answer(standing.recent_answers, label, duration_ms)
+    if known is not None:
+        standing.recent_answers = known
+        shortest = shortest_suspect_run(len(project.labels), settings.same_label_alpha)
+        if not recent.may_fire(known, settings.fast_answer_ms, settings.fast_answer_count,
+                               settings.fast_answer_window, shortest):
+            return False
     session.flush()
     rows = session.execute(
         select(Label.item_id, Label.label, Label.duration_ms, Label.created_at)
         .where(Label.project_id == project.id, Label.worker_id == standing.worker_id,
                Label.mode == "work", Label.created_at > standing.state_changed_at)
         .order_by(Label.id.desc()).limit(MAX_RUN)).all()[::-1]
+    standing.recent_answers = recent.summary([(r[1], r[2]) for r in rows])
     if not rows:
         return False
     fast = too_fast([(r[3], r[2]) for r in rows], settings.fast_answer_ms,

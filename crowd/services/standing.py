@@ -58,6 +58,7 @@ def change_state(
     standing.state_reason_code = change.reason_code
     standing.state_reason = change.reason
     standing.state_changed_at = now
+    standing.recent_answers = None  # the fraud rules' evidence starts afresh: rebuild it
     if change.to_state in ("qualification", "retraining"):
         standing.round_seen = 0
         standing.round_correct = 0

@@ -133,8 +133,10 @@ def test_queue_prefers_started_items_then_higher_priority_then_older(
         assert manager.post(f"/projects/{pid}/items", body).status_code == 201
 
     add(("started-low", 0))
-    first = _next(_worker(make_user, manager), pid)
+    starter = _worker(make_user, manager)
+    first = _next(starter, pid)
     assert first is not None
+    assert _answer(starter, first).status_code == 200  # its first label starts it
     add(("high-1", 5), ("high-2", 5), ("low", 0), ("mid", 3))
     ids = item_ids(app, pid)
     order = []
@@ -146,6 +148,19 @@ def test_queue_prefers_started_items_then_higher_priority_then_older(
     by_id = {v: k for k, v in ids.items()}
     assert first["item"]["id"] == ids["started-low"]
     assert [by_id[i] for i in order] == expected
+
+
+def test_a_lease_alone_does_not_put_an_item_first(app, make_project, make_user, manager):
+    """Leased but unanswered is not started: a higher priority fresh item goes first."""
+    project = make_project(n_items=0, redundancy=2, max_redundancy=2)
+    pid = project["id"]
+    body = [{"external_id": "leased-low", "data": {"text": "l"}, "priority": 0}]
+    assert manager.post(f"/projects/{pid}/items", body).status_code == 201
+    assert _next(_worker(make_user, manager), pid) is not None  # leased, not answered
+    body = [{"external_id": "high", "data": {"text": "h"}, "priority": 5}]
+    assert manager.post(f"/projects/{pid}/items", body).status_code == 201
+    offer = _next(_worker(make_user, manager), pid)
+    assert offer is not None and offer["item"]["id"] == item_ids(app, pid)["high"]
 
 
 def test_next_is_204_when_nothing_is_left_for_this_worker(make_project, make_user, manager):
