@@ -92,10 +92,11 @@ class PostgresDatabase:
         admin.dispose()
 
 
-def scratch_postgres() -> Iterator[str]:
-    """A brand-new, unmigrated PostgreSQL database (for migration tests)."""
+def scratch_postgres(prefix: str = "crowd_scratch") -> Iterator[str]:
+    """A brand-new, unmigrated PostgreSQL database (for migration tests, and tests
+    that need one no other test has touched), named ``<prefix>_<random>``."""
     admin_url = pg_admin_url()
-    name = f"crowd_scratch_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

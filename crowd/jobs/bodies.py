@@ -13,6 +13,7 @@ from crowd.persistence import (
     WorkerStanding,
     utcnow,
 )
+from crowd.persistence.statistics import analyse, stale_tables
 from crowd.services.aggregation_runs import aggregate_project
 from crowd.services.drift import check_work_drift
 from crowd.services.fraud_population import check_project_fraud
@@ -70,3 +71,16 @@ def clean_leases(session: Session) -> str:
     )
     session.commit()
     return f"{result.rowcount} expired lease(s) closed"
+
+
+def refresh_statistics(session: Session) -> str:
+    """ANALYZE, one commit each, crowd's tables changed by more than 50 rows plus a
+    tenth since their last analysis (autovacuum's default rule): the assignments
+    and labels the worker loop adds one at a time get no bulk change's refresh."""
+    analysed = []
+    for table in stale_tables(session):
+        analyse(session, [table])
+        session.commit()
+        analysed.append(table.name)
+    session.commit()
+    return f"analysed {', '.join(analysed)}" if analysed else "no table changed enough"

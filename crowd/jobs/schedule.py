@@ -32,6 +32,7 @@ JOBS: dict[str, tuple[str, Callable[[Session], str]]] = {
     "reaggregate": ("AGGREGATE_INTERVAL_SECONDS", bodies.reaggregate),
     "drift": ("DRIFT_INTERVAL_SECONDS", bodies.check_drift),
     "leases": ("LEASE_CLEANUP_INTERVAL_SECONDS", bodies.clean_leases),
+    "statistics": ("STATISTICS_INTERVAL_SECONDS", bodies.refresh_statistics),
 }
 
 

@@ -13,6 +13,7 @@ from crowd.domain.aggregation import dawid_skene
 from crowd.domain.reliability import EVIDENCE_MODES
 from crowd.domain.review import decide
 from crowd.persistence import AggregationRun, Item, Label, Project, WorkerStanding
+from crowd.persistence.statistics import refresh_after
 from crowd.services.projects import get_project
 
 TOLERANCE = 1e-6
@@ -32,7 +33,8 @@ def aggregate_project(
     matrices and accuracy estimates are stored on their standings (and weigh
     their labels from then on); a worker with no label in the fit has none.
     Each open or complete work item is re-decided from its new posterior. The
-    run is recorded.
+    run is recorded; a run over many items then refreshes the items table's
+    planner statistics.
     """
     project = get_project(session, project_id)
     started = time.perf_counter()
@@ -61,6 +63,9 @@ def aggregate_project(
                                 np.zeros(len(labels)))
     run.duration_ms = int((time.perf_counter() - started) * 1000)
     session.add(run)
+    session.commit()
+    # Each item of the fit was rewritten: a large run refreshes the statistics of items.
+    refresh_after(session, [Item.__table__], run.items)
     session.commit()
     return run
 

@@ -18,6 +18,7 @@ from crowd.domain.gold import shuffle_keys
 from crowd.domain.text import MAX_EXTERNAL_ID, MAX_ITEM_DATA_BYTES, MAX_ITEM_DEPTH, check_json
 from crowd.persistence import Item, Project
 from crowd.persistence.projects import fresh_public_ids
+from crowd.persistence.statistics import refresh_after
 
 FORMATS = ("json", "jsonl", "csv")
 RESERVED_CSV_COLUMNS = {"external_id", "gold_label", "priority", "data"}
@@ -186,7 +187,9 @@ def import_items(
     import can be repeated). A row that is invalid, or repeats an ``external_id``
     of the same request, is an error: by default the whole request is refused
     with ``InvalidInput`` (details: the errors) and nothing is written; with
-    ``skip_invalid`` the valid rows are imported and the errors reported.
+    ``skip_invalid`` the valid rows are imported and the errors reported. An
+    import of many rows then refreshes the items table's planner statistics
+    (``crowd.persistence.statistics.refresh_after``).
     """
     project = session.get(Project, project_id)
     if project is None:
@@ -237,6 +240,9 @@ def import_items(
         if progress:
             progress(len(chunk))
     report.created = len(fresh)
+    session.commit()
+    # After the commit, so that ANALYZE sees the new rows and holds its lock only briefly.
+    refresh_after(session, [Item.__table__], report.created)
     session.commit()
     return report
 

@@ -11,6 +11,7 @@ from crowd.domain.errors import Conflict, InvalidInput, NotFound
 from crowd.domain.settings import SETTING_NAMES, validate_labels, validate_settings
 from crowd.domain.text import MAX_GUIDELINES, MAX_PROJECT_NAME, clean_text
 from crowd.persistence import Item, Label, Project, ProjectMember, User, utcnow
+from crowd.persistence.statistics import refresh_after
 from crowd.services.members import list_workers_into_members
 
 EDITABLE = {"name", "guidelines", "labels", "enrollment", *SETTING_NAMES}
@@ -108,8 +109,12 @@ def update_project(session: Session, project_id: int, body: Any) -> Project:
     old_redundancy = project.redundancy
     for name, value in settings.items():
         setattr(project, name, value)
+    retargeted = 0
     if project.redundancy != old_redundancy:
-        _retarget_open_items(session, project_id, old_redundancy, project.redundancy)
+        retargeted = _retarget_open_items(session, project_id, old_redundancy,
+                                          project.redundancy)
+    session.commit()
+    refresh_after(session, [Item.__table__], retargeted)
     session.commit()
     return project
 
@@ -118,19 +123,21 @@ def _has_labels(session: Session, project_id: int) -> bool:
     return session.scalar(select(Label.id).where(Label.project_id == project_id).limit(1)) is not None
 
 
-def _retarget_open_items(session: Session, project_id: int, old: int, new: int) -> None:
-    """Open items that were waiting on the old redundancy now wait on the new one.
+def _retarget_open_items(session: Session, project_id: int, old: int, new: int) -> int:
+    """Open items that were waiting on the old redundancy now wait on the new one;
+    how many.
 
     Items whose target was raised by disagreement keep it if it is higher.
     An item that already has enough labels is settled by the next answer or
     aggregation run.
     """
-    session.execute(
+    result = session.execute(
         update(Item)
         .where(Item.project_id == project_id, Item.status == "open", Item.is_gold.is_(False),
                (Item.needed == old) | (Item.needed < new))
         .values(needed=new)
     )
+    return int(result.rowcount)
 
 
 def progress(session: Session, project_id: int) -> dict[str, int]:

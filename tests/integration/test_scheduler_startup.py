@@ -24,7 +24,7 @@ from crowd.jobs import bodies, schedule
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FAST = {"CROWD_AGGREGATE_INTERVAL_SECONDS": "1", "CROWD_DRIFT_INTERVAL_SECONDS": "1",
-        "CROWD_LEASE_CLEANUP_INTERVAL_SECONDS": "1"}
+        "CROWD_LEASE_CLEANUP_INTERVAL_SECONDS": "1", "CROWD_STATISTICS_INTERVAL_SECONDS": "1"}
 RUN_TIMEOUT = 60.0
 # Runs a crowd command with APScheduler's start() reporting itself, and says at
 # exit whether an APScheduler thread was ever alive.
