@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -41,28 +40,6 @@ from tests.system.server import GunicornServer  # noqa: E402
 
 USERNAME, PASSWORD = "guessed", "the-right-password-1"
 TARGET_RATIO = 0.05
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def server_cpu_seconds(master_pid: int) -> float:
-    """User + system CPU seconds of the gunicorn master and its live workers."""
-    pids = [master_pid]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == master_pid:  # ppid
-                pids.append(int(entry.name))
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
 
 
 def post_token(conn: http.client.HTTPConnection, password: str) -> tuple[int, dict[str, str]]:
@@ -131,11 +108,11 @@ def main() -> int:
         for repeat in range(1, args.repeats + 1):
             with engine.begin() as conn:
                 conn.execute(delete(LoginThrottle))
-            before = server_cpu_seconds(server.process.pid)
+            before = server.cpu_seconds()
             started = time.monotonic()
             statuses, wait = burst(server, args.clients, args.guesses)
             elapsed = time.monotonic() - started
-            spent = server_cpu_seconds(server.process.pid) - before
+            spent = server.cpu_seconds() - before
             would = hash_cpu_seconds(stored, sent)
             time.sleep(wait)
             conn = http.client.HTTPConnection(server.host, server.port, timeout=30)

@@ -167,6 +167,29 @@ class GunicornServer:
             f"{self.name} did not answer within {self.start_timeout}s:\n{self.log_tail()}"
         )
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds of the gunicorn master and its live workers
+        (from /proc; Linux), for benchmarks to set beside the requests served."""
+        assert self.process is not None, "the server is not running"
+        master = self.process.pid
+        pids = [master]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == master:  # ppid
+                    pids.append(int(entry.name))
+        ticks = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> int | None:
         """Stop the server (SIGTERM, then SIGKILL after ``stop_timeout``); its exit code."""
         process, self.process = self.process, None
