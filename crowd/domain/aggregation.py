@@ -6,9 +6,9 @@ makes them from string keys. Every estimator returns posteriors of shape
 (n_items, n_classes) whose rows sum to 1.
 
 The EM loops have no Python loop over labels, items or workers. Dawid-Skene
-sorts the labels by item once (if they are not already), after which an M-step
-is a repeat plus a weighted ``np.bincount`` per class and an E-step a gather
-plus a per-item sum for every two classes (``crowd.domain.segments``); one-coin
+lays the labels out by item once (``crowd.domain.label_blocks``), after which
+an M-step is an ``np.add.at`` per class but the last, and an E-step one
+gather of table rows and one sum per slice of a few thousand labels; one-coin
 needs one ``np.bincount`` each way. Nothing allocates (n_labels, n_classes).
 """
 from __future__ import annotations
@@ -23,19 +23,15 @@ from crowd.domain.em import (
     DSResult,
     check_smoothing,
     checked_labels,
+    clamp,
+    clamp_targets,
     class_priors,
     fit_em,
+    given_start,
     start_posteriors,
     vote_shares,
 )
-from crowd.domain.segments import (
-    Pool,
-    gather_sums,
-    lay_out,
-    pack,
-    spread_sums,
-    unpack,
-)
+from crowd.domain.label_blocks import LabelBlocks
 
 __all__ = [
     "DSResult",
@@ -164,7 +160,6 @@ def dawid_skene(
     tol: float = 1e-7,
     max_iter: int = 200,
     min_iter: int = 1,
-    threads: int = 1,
 ) -> DSResult:
     """Dawid & Skene (1979) EM with a full confusion matrix per worker (MAP).
 
@@ -173,46 +168,65 @@ def dawid_skene(
     majority-vote start. Each iteration is an M-step (confusions from counts of
     posterior mass plus ``smoothing``; priors plus ``prior_smoothing``) then an
     E-step. Stops once the objective per label gains less than ``tol`` (after at
-    least ``min_iter`` iterations) or after ``max_iter``. ``threads`` > 1 shares
-    each step among threads, which pays only on otherwise idle cores (beside a
-    busy server they wait on each other); the result changes only by rounding.
+    least ``min_iter`` iterations) or after ``max_iter``. The result does not
+    depend on the order of the labels, beyond rounding.
     """
     items, workers, classes = checked_labels(items, workers, classes, n_items, n_workers, n_classes)
     check_smoothing(smoothing, prior_smoothing)
     n_cls, n_pairs, ref = n_classes, n_workers * n_classes, n_classes - 1
-    start = start_posteriors(items, classes, n_items, n_cls, init_posteriors, known)
-    # A label is a (worker, given class) pair; confusions index it as w*C + k.
-    pairs = workers.astype(np.intp) * n_cls
-    pairs += classes
+    init = None if init_posteriors is None else given_start(init_posteriors, n_items, n_cls)
+    clamp_targets(known, n_items, n_cls)  # refuses a bad one before any work
+    # A label is a (given class, worker) pair, numbered k*W + w: arrays over pairs
+    # keep each class's workers together, so their loops run over workers.
+    pairs = np.multiply(classes, n_workers, dtype=np.int32 if n_pairs < 1 << 31 else np.intp)
+    pairs += workers
     del workers, classes
-    pair_counts = np.bincount(pairs, minlength=n_pairs).astype(float)
-    layout = lay_out(items, pairs, n_items, threads)
+    blocks = LabelBlocks(items, pairs, n_items, n_pairs)
     n_labels = len(items)
     del items, pairs
+    pair_counts = blocks.spread(np.ones((1, n_items)))[0].copy()  # labels per pair
+    order = blocks.order  # items renumbered by block: known and the start follow
+    if init is None:
+        start = blocks.shares(np.arange(n_pairs) // n_workers, n_cls)
+    else:
+        start = init if order is None else init.take(order, axis=1)
+    if known is not None and order is not None:
+        known = np.asarray(known).take(order)
+    start = clamp(start, clamp_targets(known, n_items, n_cls))
+    # mass[c, k, w]: posterior mass of true class c on worker w's labels k, smoothed.
+    mass, log_conf = np.empty((n_cls, n_cls, n_workers)), np.empty((n_cls, n_pairs))
+    row_mass, table = np.empty((n_cls, n_workers)), np.empty((ref, n_pairs))
 
-    def step(post: np.ndarray, pool: Pool) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
-        # M-step. counts[c, p]: posterior mass of class c on the labels of pair p;
-        # the last class is what the others leave, since each item's mass sums to 1.
-        counts = np.empty((n_cls, n_pairs))
-        counts[:ref] = spread_sums(post[:ref], layout, n_pairs, pool)
-        np.clip(pair_counts - counts[:ref].sum(axis=0), 0.0, None, out=counts[ref])
-        confusions = counts.reshape(n_cls, n_workers, n_cls).transpose(1, 0, 2) + smoothing
-        confusions /= confusions.sum(axis=2, keepdims=True)
+    def step(post: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+        # M-step; the last class's mass is what the others leave, since each
+        # item's mass sums to 1.
+        flat = mass.reshape(n_cls, n_pairs)
+        flat[:ref] = blocks.spread(post[:ref])
+        np.clip(pair_counts - flat[:ref].sum(axis=0), 0.0, None, out=flat[ref])
+        np.add(mass, smoothing, out=mass)
+        np.add.reduce(mass, axis=1, out=row_mass)
+        np.log(flat, out=log_conf)
+        log_conf.reshape(mass.shape)[...] -= np.log(row_mass)[:, None, :]
         priors = class_priors(post, prior_smoothing)
-        # E-step input: the log joint relative to class `ref`; the absolute part
-        # is a per-item constant that only enters the total log-likelihood.
-        log_conf = np.log(confusions)
-        log_by_pair = log_conf.transpose(1, 0, 2).reshape(n_cls, n_pairs)  # [c, w*C+k]
+        # E-step input, written over the spent posteriors: the log joint relative
+        # to class `ref`; the absolute part is a per-item constant that only
+        # enters the total log-likelihood.
         log_priors = np.log(priors)
-        rel = np.zeros((n_cls, n_items))
-        diffs = log_by_pair[:ref] - log_by_pair[ref]
-        unpack(gather_sums(pack(diffs), layout, pool), rel)
-        rel[:ref] += (log_priors[:ref] - log_priors[ref])[:, None]
-        constant = n_items * log_priors[ref] + pair_counts @ log_by_pair[ref]
+        np.subtract(log_conf[:ref], log_conf[ref], out=table)
+        blocks.gather(table, log_priors[:ref] - log_priors[ref], post[:ref])
+        post[ref] = 0.0
+        constant = n_items * log_priors[ref] + pair_counts @ log_conf[ref]
         constant += smoothing * log_conf.sum() + prior_smoothing * log_priors.sum()
-        return rel, float(constant), confusions, priors
+        confusions = (mass / row_mass[:, None, :]).transpose(2, 0, 1)  # [w, c, k]
+        return post, float(constant), confusions, priors
 
-    return fit_em(step, start, known, n_labels, tol, max_iter, min_iter, threads)
+    result = fit_em(step, start, known, n_labels, tol, max_iter, min_iter)
+    result.confusions = np.ascontiguousarray(result.confusions)
+    if order is not None:
+        posteriors = np.empty_like(result.posteriors)
+        posteriors[order] = result.posteriors
+        result.posteriors = posteriors
+    return result
 
 
 def one_coin(
@@ -254,7 +268,7 @@ def one_coin(
     worker_counts = np.bincount(workers, minlength=n_workers).astype(float)
     n_labels = len(cells)
 
-    def step(post: np.ndarray, _pool: Pool) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    def step(post: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
         hits = np.bincount(workers, post.ravel().take(cells), minlength=n_workers)
         accuracy = (hits + right) / (worker_counts + right + wrong)
         priors = class_priors(post, prior_smoothing)

@@ -6,11 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from crowd.domain.segments import Pool, thread_pool
-
-# Below this many items per chunk the E-step's normalisation stays on one thread.
-MIN_ITEMS_PER_THREAD = 20_000
-
 
 @dataclass
 class DSResult:
@@ -31,10 +26,10 @@ class DSResult:
     log_likelihood: list[float] = field(default_factory=list)
 
 
-# (posteriors (n_classes, n_items), pool) -> (each class's log joint minus the
-# last class's (n_classes, n_items), the objective's other terms summed,
-# confusions, priors)
-Step = Callable[[np.ndarray, Pool], tuple[np.ndarray, float, np.ndarray, np.ndarray]]
+# posteriors (n_classes, n_items) -> (each class's log joint minus the last
+# class's (n_classes, n_items), the objective's other terms summed, confusions,
+# priors); the log joints may overwrite the posteriors, which are then spent.
+Step = Callable[[np.ndarray], tuple[np.ndarray, float, np.ndarray, np.ndarray]]
 
 
 def fit_em(
@@ -45,24 +40,20 @@ def fit_em(
     tol: float,
     max_iter: int,
     min_iter: int,
-    threads: int = 1,
 ) -> DSResult:
     """Alternate ``step`` (M-step, then the log joint it implies) and E-steps."""
     if max_iter < 1:
         raise ValueError("max_iter must be at least 1")
-    clamp = clamp_targets(known, post.shape[1], post.shape[0])
+    e_step = EStep(post.shape[1], clamp_targets(known, post.shape[1], post.shape[0]))
     history: list[float] = []
     converged = False
     iteration = 0
-    n_chunks = max(1, min(2 * threads, post.shape[1] // MIN_ITEMS_PER_THREAD))
-    n_chunks = 1 if threads <= 1 else n_chunks
-    with thread_pool(threads) as pool:
-        while iteration < max_iter and not converged:
-            iteration += 1
-            rel, constant, confusions, priors = step(post, pool)
-            post, item_total = e_step(rel, clamp, pool, n_chunks)
-            history.append((item_total + constant) / max(n_labels, 1))
-            converged = iteration >= max(min_iter, 2) and history[-1] - history[-2] < tol
+    while iteration < max_iter and not converged:
+        iteration += 1
+        rel, constant, confusions, priors = step(post)
+        post, item_total = e_step(rel)
+        history.append((item_total + constant) / max(n_labels, 1))
+        converged = iteration >= max(min_iter, 2) and history[-1] - history[-2] < tol
     return DSResult(
         posteriors=np.ascontiguousarray(post.T),
         confusions=confusions,
@@ -73,66 +64,54 @@ def fit_em(
     )
 
 
-def e_step(
-    rel: np.ndarray,
-    clamp: tuple[np.ndarray, np.ndarray] | None,
-    pool: Pool = None,
-    n_chunks: int = 1,
-) -> tuple[np.ndarray, float]:
-    """Posteriors (n_classes, n_items), computed in place from ``rel``: each
-    class's log joint minus the last class's, so ``rel[-1]`` is 0. Also returns
-    the sum over items of log p(item's labels), likewise minus the last class's
-    log joint (for a clamped item, its true class's term instead)."""
-    n_classes, n_items = rel.shape
-    body = rel[:-1]
-    peak = float(body.max()) if body.size else 0.0
-    # Relative to the last class, exp cannot overflow below 709 and the sum is
-    # at least 1, so one exp per other class suffices; else shift by each max.
-    direct = peak < 700.0
-    tops, totals = np.zeros(n_items), np.ones(n_items)
-    if clamp is not None:
-        index, truth = clamp
-        clamped = rel[truth, index]
+class EStep:
+    """The E-step's normalisation, with its per-item buffers kept from one
+    iteration to the next; ``clamp`` as ``clamp_targets`` returns it."""
 
-    def run(span: tuple[int, int]) -> None:
-        part = rel[:, span[0]:span[1]]
+    def __init__(self, n_items: int, clamp: tuple[np.ndarray, np.ndarray] | None) -> None:
+        self.clamp = clamp
+        self.totals = np.empty(n_items)
+        self.tops = np.empty(n_items)
+
+    def __call__(self, rel: np.ndarray) -> tuple[np.ndarray, float]:
+        """Posteriors (n_classes, n_items), computed in place from ``rel``: each
+        class's log joint minus the last class's, so ``rel[-1]`` is 0. Also returns
+        the sum over items of log p(item's labels), likewise minus the last class's
+        log joint (for a clamped item, its true class's term instead)."""
+        body, totals, tops = rel[:-1], self.totals, self.tops
+        peak = float(body.max()) if body.size else 0.0
+        # Relative to the last class, exp cannot overflow below 709 and the sum is
+        # at least 1, so one exp per other class suffices; else shift by each max.
+        direct = peak < 700.0
+        if self.clamp is not None:
+            index, truth = self.clamp
+            clamped = rel[truth, index]
         if direct:
-            np.exp(part[:-1], out=part[:-1])
-            total = part[:-1].sum(axis=0) + 1.0
-            part[:-1] /= total
-            np.divide(1.0, total, out=part[-1])
+            np.exp(body, out=body)
+            np.add.reduce(body, axis=0, out=totals, initial=1.0)
+            np.divide(1.0, totals, out=rel[-1])
+            body *= rel[-1]
+            log_total = _sum_of_logs(totals, 1.0 + len(body) * np.exp(max(peak, 0.0)))
         else:
-            top = part.max(axis=0)
-            part -= top
-            np.exp(part, out=part)
-            total = part.sum(axis=0)
-            part /= total
-            tops[span[0]:span[1]] = top
-        totals[span[0]:span[1]] = total
-
-    cuts = np.linspace(0, n_items, max(1, n_chunks) + 1).astype(int)
-    spans = list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
-    if pool is None or len(spans) == 1:
-        run(spans[0])
-    else:
-        for _ in pool.map(run, spans):
-            pass
-    bound = 1.0 + (n_classes - 1) * np.exp(max(peak, 0.0)) if direct else n_classes
-    log_total = tops.sum() + _sum_of_logs(totals, bound)
-    if clamp is not None:
-        log_total += (clamped - tops[index] - np.log(totals[index])).sum()
-        rel[:, index] = 0.0
-        rel[truth, index] = 1.0
-    return rel, float(log_total)
+            np.maximum.reduce(rel, axis=0, out=tops)
+            rel -= tops
+            np.exp(rel, out=rel)
+            np.add.reduce(rel, axis=0, out=totals)
+            rel /= totals
+            log_total = float(tops.sum()) + _sum_of_logs(totals, len(rel))
+        if self.clamp is not None:
+            shift = 0.0 if direct else tops[index]
+            log_total += float((clamped - shift - np.log(totals[index])).sum())
+        return clamp(rel, self.clamp), log_total
 
 
 def _sum_of_logs(values: np.ndarray, bound: float) -> float:
-    """sum(log(values)) for values in [1, bound], as logs of block products small
-    enough not to overflow: one logarithm per block (np.log is slow per element)."""
-    block = max(1, int(700 // max(np.log(bound), 1.0)))
-    padded = np.ones(-(-len(values) // block) * block)
-    padded[:len(values)] = values
-    return float(np.log(padded.reshape(-1, block).prod(axis=1)).sum())
+    """sum(log(values)) for values in [1, bound], as logs of products of groups
+    small enough not to overflow: one logarithm per group."""
+    group = max(1, int(700 // max(np.log(bound), 1.0)))
+    n_groups = len(values) // group
+    products = np.multiply.reduce(values[:n_groups * group].reshape(group, n_groups), axis=0)
+    return float(np.log(products).sum() + np.log(values[n_groups * group:]).sum())
 
 
 def start_posteriors(
@@ -147,13 +126,23 @@ def start_posteriors(
     if init_posteriors is None:
         post = vote_shares(items, classes, n_items, n_classes, None)
     else:
-        init = np.asarray(init_posteriors, dtype=float)
-        if init.shape != (n_items, n_classes):
-            raise ValueError(f"init_posteriors must have shape ({n_items}, {n_classes})")
-        post = np.array(init.T, order="C")
-    clamp = clamp_targets(known, n_items, n_classes)
-    if clamp is not None:
-        index, truth = clamp
+        post = given_start(init_posteriors, n_items, n_classes)
+    return clamp(post, clamp_targets(known, n_items, n_classes))
+
+
+def given_start(init_posteriors: np.ndarray, n_items: int, n_classes: int) -> np.ndarray:
+    """``init_posteriors`` (n_items, n_classes), checked, as a class-major copy."""
+    init = np.asarray(init_posteriors, dtype=float)
+    if init.shape != (n_items, n_classes):
+        raise ValueError(f"init_posteriors must have shape ({n_items}, {n_classes})")
+    return np.array(init.T, order="C")
+
+
+def clamp(post: np.ndarray, targets: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """``post`` (n_classes, n_items) with the items of ``targets`` (as
+    ``clamp_targets`` gives them) set to their class, in place."""
+    if targets is not None:
+        index, truth = targets
         post[:, index] = 0.0
         post[truth, index] = 1.0
     return post

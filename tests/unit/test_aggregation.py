@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from crowd.domain.aggregation import dawid_skene, encode, majority_vote, one_coin
-from crowd.domain.segments import gather_sums, lay_out, spread_sums, thread_pool
 
 # Float noise allowed when checking that EM's objective never decreases.
 ROUNDING = 1e-12
@@ -161,13 +160,13 @@ def test_items_without_labels_take_the_class_priors() -> None:
     np.testing.assert_allclose(result.posteriors[500], result.priors)
 
 
-def test_result_is_the_same_whatever_the_label_order_and_thread_count() -> None:
+def test_result_is_the_same_whatever_the_label_order() -> None:
     rng = np.random.default_rng(9)
     items, workers, classes, _, _ = planted(rng, 50_000, 300, 5, 5)
     shuffle = rng.permutation(len(items))
-    one = dawid_skene(items, workers, classes, 50_000, 300, 5, threads=1, max_iter=15)
+    one = dawid_skene(items, workers, classes, 50_000, 300, 5, max_iter=15)
     many = dawid_skene(items[shuffle], workers[shuffle], classes[shuffle], 50_000, 300, 5,
-                       threads=3, max_iter=15)
+                       max_iter=15)
     np.testing.assert_allclose(one.posteriors, many.posteriors, atol=1e-9)
     np.testing.assert_allclose(one.confusions, many.confusions, atol=1e-9)
 
@@ -240,32 +239,6 @@ def test_no_labels_at_all_leave_every_item_uniform() -> None:
         result = model(none, none, none, 3, 2, 2)
         np.testing.assert_allclose(result.posteriors, 0.5)
         np.testing.assert_allclose(result.confusions.sum(axis=2), 1.0)
-
-
-@pytest.mark.parametrize("threads", [1, 3])
-def test_label_sums_match_a_plain_loop_for_regular_ragged_and_unsorted_items(
-    threads: int,
-) -> None:
-    rng = np.random.default_rng(12)
-    # 30,000 items with 4 labels each (regular), 2,000 with 1-70 (ragged), some with none.
-    items = np.concatenate([np.repeat(np.arange(30_000), 4),
-                            np.repeat(np.arange(30_000, 32_000), rng.integers(1, 71, 2_000))])
-    order = rng.permutation(len(items))
-    items = items[order]
-    targets = rng.integers(0, 500, len(items))
-    table = rng.random(500) + 1j * rng.random(500)
-    values = rng.random(33_000)
-    expected_gather = np.zeros(33_000, dtype=complex)
-    np.add.at(expected_gather, items, table[targets])
-    expected_spread = np.zeros(500)
-    np.add.at(expected_spread, targets, values[items])
-    layout = lay_out(items, targets, 33_000, threads)
-    widths = [part.width for part in layout.parts]
-    assert 4 in widths and 0 in widths and len(widths) >= (2 if threads == 1 else 3)
-    with thread_pool(threads) as pool:
-        np.testing.assert_allclose(gather_sums([table], layout, pool)[0], expected_gather)
-        np.testing.assert_allclose(spread_sums(values[None], layout, 500, pool)[0],
-                                   expected_spread)
 
 
 def test_overwhelming_evidence_stays_finite_and_monotone() -> None:
