@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
 from crowd.domain.errors import Conflict, InvalidInput, NotFound
@@ -15,17 +15,28 @@ from crowd.services.members import reach
 from crowd.services.projects import get_project
 
 MAX_PAGE = 500
+# Most uncertain first (no posterior yet counts as the least certain), then oldest.
+QUEUE_ORDER = (Item.confidence.asc().nulls_first(), Item.id)
+
+
+def in_review(project_id: int) -> Select[tuple[Item]]:
+    """A project's work items in review: the prefix of the work-queue index
+    (project, is_gold, status), so neither the queue nor its count reads other items."""
+    return select(Item).where(Item.project_id == project_id, Item.is_gold.is_(False),
+                              Item.status == "in_review")
 
 
 def review_queue(session: Session, project_id: int, limit: int = 50) -> list[dict[str, Any]]:
     """Items in review, most uncertain first, with each label's worker and reliability."""
     get_project(session, project_id)
     items = list(session.scalars(
-        select(Item)
-        .where(Item.project_id == project_id, Item.status == "in_review")
-        .order_by(Item.confidence.asc().nulls_first(), Item.id)
-        .limit(max(1, min(limit, MAX_PAGE)))
+        in_review(project_id).order_by(*QUEUE_ORDER).limit(max(1, min(limit, MAX_PAGE)))
     ))
+    return entries(session, items)
+
+
+def entries(session: Session, items: list[Item]) -> list[dict[str, Any]]:
+    """The queue's view of ``items``: each with its work labels (one query for all)."""
     by_item: dict[int, list[dict[str, Any]]] = {item.id: [] for item in items}
     if items:
         rows = session.execute(
@@ -59,9 +70,13 @@ def _reliability(standing: WorkerStanding | None) -> float | None:
 
 
 def resolve(
-    session: Session, public_id: int, body: Any, expert: User, now: datetime
+    session: Session, public_id: int, body: Any, expert: User, now: datetime,
+    project_id: int | None = None,
 ) -> dict[str, Any]:
-    """An expert's final decision on the item with this opaque id; may promote it to gold."""
+    """An expert's final decision on the item with this opaque id; may promote it to gold.
+
+    With ``project_id`` (the review page's project) an item of another project is
+    not found, as an unknown one is."""
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object", code="invalid_body")
     label, note, promote = body.get("label"), body.get("note"), body.get("promote_to_gold", False)
@@ -77,7 +92,7 @@ def resolve(
         select(Item).where(Item.public_id == public_id)
         .with_for_update().execution_options(populate_existing=True)
     )
-    if item is None or item.is_gold:
+    if item is None or item.is_gold or project_id not in (None, item.project_id):
         raise NotFound(f"item {public_id} not found in review")
     try:
         project = reach(session, expert, item.project_id, "review")

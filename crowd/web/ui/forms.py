@@ -8,10 +8,10 @@ so no lone surrogate can arrive from a form.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from crowd.domain.text import MAX_LABEL, MAX_NOTE, MAX_PASSWORD, MAX_REASON, MAX_USERNAME
+from crowd.domain.text import MAX_LABEL, MAX_PASSWORD, MAX_REASON, MAX_USERNAME
 
 NUMBER = 20  # characters of a hidden numeric field (ids, durations)
 
@@ -35,10 +35,3 @@ class LogoutForm(FlaskForm):
 class StateForm(FlaskForm):
     state = SelectField("State", choices=["active", "retraining", "suspended"])
     reason = StringField("Reason", validators=[DataRequired(), Length(max=MAX_REASON)])
-
-
-class ResolveForm(FlaskForm):
-    # sent by the clicked label button
-    label = StringField(validators=[DataRequired(), Length(max=MAX_LABEL)])
-    note = StringField("Note", validators=[Length(max=MAX_NOTE)])
-    promote_to_gold = BooleanField("Promote to gold")
