@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +15,11 @@ API = "/api/v1"
 # answering the same label again returns the same 200).
 RETRYABLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
              http.client.CannotSendRequest, http.client.BadStatusLine)
+# A 503 (the database unavailable for a moment, e.g. under a CPU-starved host) is
+# answered with Retry-After; the call is sent again after it, this many times at most.
+# Every response still counts in ``statuses``, so a run's report shows them.
+UNAVAILABLE_RETRIES = 5
+MAX_RETRY_WAIT = 2.0
 
 
 class ApiError(Exception):
@@ -67,6 +73,17 @@ class Api:
             headers["Content-Type"] = "application/json"
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        for _ in range(UNAVAILABLE_RETRIES):
+            status, data, wait = self._send(method, path, payload, headers)
+            if status != 503:
+                return status, data
+            time.sleep(wait)
+        status, data, _ = self._send(method, path, payload, headers)
+        return status, data
+
+    def _send(self, method: str, path: str, payload: bytes | None,
+              headers: dict[str, str]) -> tuple[int, Any, float]:
+        """(status, decoded body, seconds a 503 asks to wait) of one request."""
         for attempt in (1, 2):
             conn = self._connection()
             try:
@@ -82,10 +99,11 @@ class Api:
         self.statuses[response.status] += 1
         if response.getheader("Connection", "").lower() == "close":
             self.close()
+        wait = _retry_after(response.getheader("Retry-After"))
         media = response.getheader("Content-Type", "")
         if media.startswith("application/json") and raw:
-            return response.status, json.loads(raw)
-        return response.status, raw.decode("utf-8", "replace")
+            return response.status, json.loads(raw), wait
+        return response.status, raw.decode("utf-8", "replace"), wait
 
     def expect(self, method: str, path: str, body: Any = None,
                ok: tuple[int, ...] = (200, 201)) -> Any:
@@ -101,3 +119,12 @@ class Api:
         if status != 200 or not isinstance(data, str):
             raise ApiError("GET", path, status, data)
         return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def _retry_after(value: str | None) -> float:
+    """Seconds of a ``Retry-After`` header (a number of seconds), capped; 1 if unreadable."""
+    try:
+        seconds = float(value) if value is not None else 1.0
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_WAIT)
