@@ -59,6 +59,8 @@ class BaseConfig:
         self.LEASE_CLEANUP_INTERVAL_SECONDS = _env_int("LEASE_CLEANUP_INTERVAL_SECONDS", 60)
         # How often crowd's tables changed enough since their last ANALYZE are analysed.
         self.STATISTICS_INTERVAL_SECONDS = _env_int("STATISTICS_INTERVAL_SECONDS", 300)
+        # How often new labels are counted into the dashboard's hourly and per-worker series.
+        self.ACTIVITY_INTERVAL_SECONDS = _env_int("ACTIVITY_INTERVAL_SECONDS", 60)
         # Days a new API token lives (the token answer says when it expires).
         self.TOKEN_DAYS = _env_int("TOKEN_DAYS", 30)
         # Seconds a process may answer a token's user from memory (0: never). A

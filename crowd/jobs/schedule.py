@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from crowd.jobs import bodies
+from crowd.jobs.activity import refresh_activity
 from crowd.jobs.locks import run_once
 from crowd.persistence import Base
 
@@ -33,6 +34,7 @@ JOBS: dict[str, tuple[str, Callable[[Session], str]]] = {
     "drift": ("DRIFT_INTERVAL_SECONDS", bodies.check_drift),
     "leases": ("LEASE_CLEANUP_INTERVAL_SECONDS", bodies.clean_leases),
     "statistics": ("STATISTICS_INTERVAL_SECONDS", bodies.refresh_statistics),
+    "activity": ("ACTIVITY_INTERVAL_SECONDS", refresh_activity),
 }
 
 

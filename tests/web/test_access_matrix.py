@@ -115,7 +115,7 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("GET", "/manage/<>"): Rule("manager", lambda w, c: f"/manage/{w.project}"),
     ("POST", "/manage/<>/workers/<>/state"): Rule(
         "manager", lambda w, c: f"/manage/{w.project}/workers/{w.people['worker'].id}/state",
-        lambda w, c: {"state": "active", "reason": "matrix"}, writes=True, ok=302),
+        lambda w, c: {"state": "suspended", "reason": "matrix"}, writes=True, ok=302),
     ("POST", "/manage/<>/aggregate"): Rule(
         "manager", lambda w, c: f"/manage/{w.project}/aggregate", lambda w, c: {},
         writes=True, ok=302),
@@ -129,6 +129,14 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule("public", lambda w, c: "/healthz", project=False),
     ("GET", "/readyz"): Rule("public", lambda w, c: "/readyz", project=False),
 }
+# --- the manager's dashboard, workers, worker and quality pages (dashboard helper) ---
+PAGES |= {
+    ("GET", "/manage/<>/workers"): Rule("manager", lambda w, c: f"/manage/{w.project}/workers"),
+    ("GET", "/manage/<>/workers/<>"): Rule(
+        "manager", lambda w, c: f"/manage/{w.project}/workers/{w.people['worker'].id}"),
+    ("GET", "/manage/<>/quality"): Rule("manager", lambda w, c: f"/manage/{w.project}/quality"),
+}
+# --- end of the dashboard pages' block ---
 RULES = {**API, **PAGES}
 
 

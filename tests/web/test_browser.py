@@ -59,12 +59,12 @@ def test_manager_sees_progress_and_overrides_a_worker(app, browser_project, make
         page = browser.new_page()
         _login(page, base, "maria")
         page.click("text=Open")
-        assert "bob" in page.inner_text("table")
-        page.select_option("select[name=state]", "suspended")
-        page.fill("input[name=reason]", "spot check failed")
-        page.click("form >> text=Set")
-        assert "State changed." in page.inner_text(".flash")
-        assert "spot check failed" in page.inner_text("table")
+        page.click(".manage-nav >> text=Workers")
+        page.click("table.workers >> text=bob")
+        page.fill("#reason-suspended", "spot check failed")
+        page.click("form.override >> button:has-text('Suspend')")
+        assert "State changed to suspended" in page.inner_text(".flash")
+        assert "spot check failed" in page.inner_text("table.history")
         screenshot(page, "manager-project")
 
 

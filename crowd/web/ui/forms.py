@@ -8,10 +8,10 @@ so no lone surrogate can arrive from a form.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from crowd.domain.text import MAX_LABEL, MAX_PASSWORD, MAX_REASON, MAX_USERNAME
+from crowd.domain.text import MAX_LABEL, MAX_PASSWORD, MAX_USERNAME
 
 NUMBER = 20  # characters of a hidden numeric field (ids, durations)
 
@@ -31,7 +31,3 @@ class AnswerForm(FlaskForm):
 class LogoutForm(FlaskForm):
     """An empty form: logging out is a POST with a CSRF token."""
 
-
-class StateForm(FlaskForm):
-    state = SelectField("State", choices=["active", "retraining", "suspended"])
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=MAX_REASON)])

@@ -1,0 +1,103 @@
+"""Everything the manager's dashboard shows, read without counting every label:
+items by status (one indexed count), labels from the activity counters, the ETA
+from the stored backlog, the latest aggregation run."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crowd.domain.activity import RATE_HOURS, Eta, daily, eta, hour_of, hourly
+from crowd.persistence import AggregationRun, Item, Project
+from crowd.services import activity, backlog
+from crowd.services.aggregation_runs import latest_run
+from crowd.services.projects import get_project
+
+DAYS, HOURS = 30, 48
+STATUSES = ("open", "complete", "in_review", "resolved")
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The dashboard's figures (see ``dashboard``)."""
+
+    project: Project
+    items: dict[str, int]
+    labels: dict[str, int]
+    per_day: list[tuple[datetime, int]]
+    per_hour: list[tuple[datetime, int]]
+    eta: Eta
+    backlog_at: datetime | None
+    cost: dict[str, float | None]
+    run: AggregationRun | None
+    freshness: str
+
+
+def item_counts(session: Session, project_id: int) -> dict[str, int]:
+    """Work items by status, their total, and gold items apart (``gold``)."""
+    counts = {"items": 0, "gold": 0, **{status: 0 for status in STATUSES}}
+    for is_gold, status, n in session.execute(
+        select(Item.is_gold, Item.status, func.count())
+        .where(Item.project_id == project_id).group_by(Item.is_gold, Item.status)
+    ):
+        if is_gold:
+            counts["gold"] += n
+        else:
+            counts["items"] += n
+            counts[status] = counts.get(status, 0) + n
+    return counts
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def dashboard(session: Session, project_id: int, now: datetime) -> Dashboard:
+    """The dashboard of one project at ``now``.
+
+    Labels per day and hour come from the hourly counters plus the labels since
+    the activity job last ran; the ETA divides the labels the open items still want
+    (the job's backlog) by the work labels per hour of the last ``RATE_HOURS`` hours.
+    """
+    project = get_project(session, project_id)
+    items = item_counts(session, project_id)
+    recent = activity.tail(session, project_id)
+    since = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=DAYS - 1)
+    hours = activity.hour_counts(session, project_id, since, recent)
+    totals = activity.totals(session, project_id, recent)
+    all_labels = {hour: counts[0] for hour, counts in hours.items()}
+    first_recent = hour_of(now) - timedelta(hours=RATE_HOURS - 1)
+    recent_work = sum(c[0] - c[1] - c[2] for hour, c in hours.items() if hour >= first_recent)
+    stored = backlog.read(session, project_id)
+    needed = stored.labels_needed if stored else backlog.measure(session, project_id)[0]
+    finished = items["complete"] + items["resolved"]
+    cost = {
+        "work_labels_per_finished_item": _ratio(totals["work"], finished),
+        "labels_per_finished_item": _ratio(totals["labels"], finished),
+        "gold_share": _ratio(totals["hidden_gold"] + totals["rounds"], totals["labels"]),
+        "hidden_gold_share": _ratio(totals["hidden_gold"], totals["labels"]),
+    }
+    return Dashboard(
+        project=project, items=items, labels=totals,
+        per_day=daily(all_labels, now, DAYS), per_hour=hourly(all_labels, now, HOURS),
+        eta=eta(needed, recent_work), backlog_at=stored.computed_at if stored else None,
+        cost=cost, run=latest_run(session, project_id), freshness=activity.describe(recent),
+    )
+
+
+def run_summary(run: AggregationRun) -> str:
+    """What an aggregation run did, in words: the labels it fitted and why they are
+    not the labels collected, and how many items changed status."""
+    changes: dict[str, Any] = run.changes or {}
+    moved = (f"{changes.get('completed', 0)} completed, {changes.get('reopened', 0)} "
+             f"reopened for one more label (their result was no longer confident), "
+             f"{changes.get('to_review', 0)} sent to expert review, "
+             f"{changes.get('widened', 0)} asked for more labels")
+    return (f"Dawid-Skene fitted {run.labels:,} labels on {run.items:,} items from "
+            f"{run.workers:,} workers in {run.iterations} iterations: the labels that count "
+            "in work mode, hidden gold included; qualification and training answers and the "
+            "discounted labels of sanctioned workers are left out, so this differs from "
+            f"labels collected. Items: {moved}.")
