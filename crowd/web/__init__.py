@@ -29,7 +29,9 @@ def register(app: Flask) -> None:
     from crowd.web.ui import bp as ui_bp
 
     app.url_map.converters["int"] = IdConverter  # before any rule is added
-    csrf.exempt(api_bp)  # the API takes bearer tokens only, never cookies
+    # Bearer tokens, or a session cookie only with its CSRF token in X-CSRFToken
+    # (crowd.web.api.common.session_user): never a cookie alone.
+    csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(ui_bp)
     app.register_blueprint(health_bp)

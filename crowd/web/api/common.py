@@ -7,6 +7,9 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
+from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
 
 from crowd.domain.errors import BadRequest, Forbidden, Unauthorized
 from crowd.domain.settings import SETTING_NAMES
@@ -28,8 +31,24 @@ def user() -> User:
     return g.api_user
 
 
+def session_user() -> User | None:
+    """The logged-in browser user, for a request that proves it comes from one of
+    crowd's own pages: no ``Authorization`` header at all, and the session's CSRF
+    token in ``X-CSRFToken`` (a page of another site can make the browser send the
+    cookie, but cannot read the token). Otherwise None: the cookie alone is nothing."""
+    token = request.headers.get("X-CSRFToken")
+    if "Authorization" in request.headers or not token:
+        return None
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        return None
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
 def require(*roles: str, project: str | None = None) -> Callable[[F], F]:
-    """Let through users with one of ``roles``: 401 without a valid token, 403 otherwise.
+    """Let through users with one of ``roles``: 401 without a valid token (or a
+    browser session with its CSRF token, ``session_user``), 403 otherwise.
 
     With ``project`` (manage, review, work or see) the view's ``project_id`` must
     also be a project the user may reach that way, or it is 404 as if absent.
@@ -39,6 +58,8 @@ def require(*roles: str, project: str | None = None) -> Callable[[F], F]:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             current = g.get("api_user")
+            if current is None:
+                current = g.api_user = session_user()
             if current is None:
                 raise Unauthorized("a valid bearer token is required")
             if current.role not in roles:
