@@ -66,6 +66,9 @@ class BaseConfig:
         # Seconds a process may answer a token's user from memory (0: never). A
         # revocation or deactivation reaches other processes within this time.
         self.TOKEN_CACHE_SECONDS = _env_int("TOKEN_CACHE_SECONDS", 5)
+        # Origins (https://images.example.com, space-separated) whose images the worker
+        # page may show: added to the CSP's img-src. Empty: such images are links.
+        self.IMAGE_SOURCES = _env("IMAGE_SOURCES", "")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)

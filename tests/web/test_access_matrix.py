@@ -137,6 +137,13 @@ PAGES |= {
     ("GET", "/manage/<>/quality"): Rule("manager", lambda w, c: f"/manage/{w.project}/quality"),
 }
 # --- end of the dashboard pages' block ---
+# --- the worker's pages (issue 10, point 1) ----------------------------------------------
+PAGES.update({
+    # The task fragment the page's script swaps in: it reads, never reserves.
+    ("GET", "/work/<>/task"): Rule("worker", lambda w, c: f"/work/{w.project}/task",
+                                   admin=False),
+})
+# --- end of the worker's pages -------------------------------------------------------------
 RULES = {**API, **PAGES}
 
 

@@ -1,5 +1,10 @@
 """The worker's page cannot tell hidden gold from work, and experts resolve by the
-opaque id: the sequential item id appears nowhere a worker or an expert looks."""
+opaque id: the sequential item id appears nowhere a worker or an expert looks.
+
+The worker's page and the fragment its script swaps in are compared with what differs
+from item to item anyway blanked out (the item's data, the assignment id, the CSRF
+token, the progress counts); the progress counts are checked on their own: they move
+by one per answer, gold or work."""
 from __future__ import annotations
 
 import re
@@ -12,6 +17,8 @@ from crowd.persistence import Assignment, Item
 from tests.support import join
 
 NOT_A_TIME = re.compile(r"\d\d:\d\d:\d\d UTC")
+ANSWERED = re.compile(r"Answered today: <b>(\d+)</b>")
+LEFT = re.compile(r'<span id="left">up to (\d+) more items for you</span>')
 
 
 def _login(client: Any, username: str) -> str:
@@ -34,9 +41,17 @@ def _field(page: str, name: str) -> str:
 def _normalised(page: str, data: dict[str, Any], assignment_id: str, csrf: str) -> str:
     """The page with what differs from item to item anyway blanked out."""
     for value in data.values():
-        page = page.replace(f"<dd>{value}</dd>", "<dd>…</dd>")
+        page = page.replace(f'<td class="pre">{value}</td>', '<td class="pre">…</td>')
     page = page.replace(f'value="{assignment_id}"', 'value="#"').replace(csrf, "csrf")
+    page = LEFT.sub("left: #", ANSWERED.sub("answered: #", page))
     return NOT_A_TIME.sub("hh:mm:ss UTC", page)
+
+
+def _progress(page: str) -> tuple[int, int]:
+    """(answered today, items left) of the page's progress line."""
+    answered, left = ANSWERED.search(page), LEFT.search(page)
+    assert answered and left, page
+    return int(answered.group(1)), int(left.group(1))
 
 
 def test_the_work_page_is_the_same_for_hidden_gold_and_work(app, make_project, make_user):
@@ -46,11 +61,17 @@ def test_the_work_page_is_the_same_for_hidden_gold_and_work(app, make_project, m
     client = app.test_client()
     _login(client, "page-worker")
     pages: dict[bool, set[str]] = {True: set(), False: set()}
+    fragments: dict[bool, set[str]] = {True: set(), False: set()}
     leases: dict[bool, set[float]] = {True: set(), False: set()}
+    progress = []
     previous = 0
     for _ in range(14):
         page = client.get(f"/work/{pid}").get_data(as_text=True)
         assignment_id, csrf = _field(page, "assignment_id"), _field(page, "csrf_token")
+        fragment = client.get(f"/work/{pid}/task?assignment={assignment_id}&since=active")
+        fragment_text = fragment.get_data(as_text=True)
+        progress.append(_progress(page))
+        assert _progress(fragment_text) == progress[-1]
         with app.app_context():
             lease = db.session.get(Assignment, int(assignment_id))
             item = db.session.get(Item, lease.item_id)
@@ -62,11 +83,16 @@ def test_the_work_page_is_the_same_for_hidden_gold_and_work(app, make_project, m
         assert int(assignment_id) > previous
         previous = int(assignment_id)
         pages[is_gold].add(_normalised(page, data, assignment_id, csrf))
+        fragments[is_gold].add(_normalised(fragment_text, data, assignment_id,
+                                           _field(fragment_text, "csrf_token")))
         answered = client.post(f"/work/{pid}/answer", data={
             "csrf_token": csrf, "assignment_id": assignment_id, "label": "a", "duration_ms": "900"})
         assert answered.status_code == 302
     assert pages[True] and pages[False]
     assert pages[True] == pages[False] and len(pages[True]) == 1
+    assert fragments[True] == fragments[False] and len(fragments[True]) == 1
+    # One more answered and one fewer left after every item, whichever it was.
+    assert progress == [(n, 23 - n) for n in range(14)]
     assert leases[True] == leases[False] and len(leases[True]) == 1
     with app.app_context():
         held = db.session.scalars(select(Assignment.worker_id).where(Assignment.project_id == pid))

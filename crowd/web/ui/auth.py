@@ -13,6 +13,7 @@ from crowd.extensions import db
 from crowd.services import accounts, members
 from crowd.web.ui import bp
 from crowd.web.ui.forms import LoginForm, LogoutForm
+from crowd.web.ui.worker_home import worker_home_page
 
 
 @bp.app_context_processor
@@ -69,4 +70,6 @@ def logout() -> Any:
 @login_required
 def home() -> Any:
     visible = members.visible_projects(db.session, current_user)
+    if current_user.role == "worker":  # each project with the worker's standing in it
+        return worker_home_page(visible)
     return render_template("home.html", projects=visible, role=current_user.role)
