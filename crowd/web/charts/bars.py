@@ -56,8 +56,8 @@ def stacked_bar(name: str, title: str, parts: Sequence[tuple[str, float, str]]) 
     total = sum(max(value, 0) for _, value, _ in parts)
     if total <= 0:
         return empty(name, title, "No items yet.", height=60)
-    width, bar_h, legend_row = 640.0, 28.0, 20.0
-    columns = 3
+    width, bar_h, legend_row = 640.0, 28.0, 26.0
+    columns = 2
     rows = -(-len(parts) // columns)
     height = bar_h + 12 + rows * legend_row
     shapes, x = [], 0.0
@@ -69,10 +69,10 @@ def stacked_bar(name: str, title: str, parts: Sequence[tuple[str, float, str]]) 
     for i, (label, value, fill) in enumerate(parts):
         lx = (i % columns) * (width / columns)
         ly = bar_h + 12 + (i // columns) * legend_row
-        shapes.append(rect(lx, ly, 12, 12, fill))
+        shapes.append(rect(lx, ly, 16, 16, fill))
         share = max(value, 0) / total
-        shapes.append(text(lx + 18, ly + 11, f"{label}: {count(value)} ({share:.0%})",
-                           fill=INK))
+        shapes.append(text(lx + 22, ly + 14, f"{label}: {count(value)} ({share:.0%})",
+                           fill=INK, size=16))
     description = "; ".join(f"{label} {count(value)} of {count(total)}"
                             for label, value, _ in parts) + "."
     return document(name, title, description, width, height, shapes, cls="chart stacked")
