@@ -3,6 +3,7 @@
 // so the page works the same without this script, only without the keys.
 "use strict";
 (() => {
+  document.documentElement.classList.add("js");  // shows the key hints (work.css .js-only)
   const form = document.getElementById("resolve-form");
   const heading = document.getElementById("review-item-title");
   const note = document.getElementById("note");

@@ -31,9 +31,10 @@ def queue_head(session: Session, project_id: int,
                skipped: Sequence[int]) -> dict[str, Any] | None:
     """The queue entry to show next (``reviews.entries`` shape), or None when the
     queue is empty. ``skipped``: opaque ids, first skipped first."""
-    item = session.scalar(
-        in_review(project_id).where(Item.public_id.not_in(list(skipped)))
-        .order_by(*QUEUE_ORDER).limit(1))
+    query = in_review(project_id)
+    if skipped:
+        query = query.where(Item.public_id.not_in(list(skipped)))
+    item = session.scalar(query.order_by(*QUEUE_ORDER).limit(1))
     if item is None and skipped:
         by_id = {found.public_id: found for found in session.scalars(
             in_review(project_id).where(Item.public_id.in_(list(skipped))))}

@@ -144,6 +144,17 @@ PAGES.update({
                                    admin=False),
 })
 # --- end of the worker's pages -------------------------------------------------------------
+# --- the expert's review pages (review helper): one item, skip, history ---
+PAGES |= {
+    ("GET", "/review/<>/<>"): Rule("expert", lambda w, c: f"/review/{w.project}/{w.item}"),
+    # A skip is kept in the session, never in the database.
+    ("POST", "/review/<>/<>/skip"): Rule(
+        "expert", lambda w, c: f"/review/{w.project}/{w.item}/skip", lambda w, c: {}, ok=302),
+    ("POST", "/review/<>/unskip"): Rule(
+        "expert", lambda w, c: f"/review/{w.project}/unskip", lambda w, c: {}, ok=302),
+    ("GET", "/review/<>/history"): Rule("expert", lambda w, c: f"/review/{w.project}/history"),
+}
+# --- end of the review pages' block ---
 RULES = {**API, **PAGES}
 
 

@@ -73,11 +73,13 @@ def test_expert_resolves_an_item_from_the_review_queue(app, make_project, make_u
         page = browser.new_page()
         _login(page, base, "erin")
         page.click("text=Review")
-        assert "disagreement" in page.inner_text(".review-item")
+        assert "The crowd disagreed after 2 labels" in page.inner_text(".review-item")
+        assert "1 item left in review" in page.inner_text("#review-left")
         screenshot(page, "expert-review")
         page.click(".review-item .labels button >> text=negative")
         assert "resolved as “negative”" in page.inner_text(".flash")
-        assert "queue is empty" in page.inner_text("main")
+        assert "Nothing left to review" in page.inner_text("main")
+        assert "0 items left in review" in page.inner_text("#review-left")
     results = manager.get(f"/projects/{project['id']}/results?format=json").get_json()
     assert results[0]["source"] == "expert" and results[0]["label"] == "negative"
 

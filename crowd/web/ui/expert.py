@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from crowd import runtime
 from crowd.domain.errors import CrowdError, InvalidInput
-from crowd.domain.item_fields import fields
+from crowd.domain.worker_page import layout
 from crowd.domain.public_ids import PUBLIC_ID_MAX
 from crowd.extensions import db
 from crowd.persistence import Project
@@ -112,9 +112,10 @@ def _page(project: Project, entry: dict[str, Any] | None, form: ResolveForm,
     skips = review_skips.skipped(project.id)
     skipped = review_page.still_skipped(db.session, project.id, skips)
     review_skips.keep_only(project.id, [s.id for s in skipped])
+    data = entry["item"]["data"] if entry else {}
     return render_template(
         "review.html", project=project, entry=entry, form=form, actions=ReviewActionForm(),
-        fields=fields(entry["item"]["data"]) if entry else [],
+        blocks=layout(data, current_app.config["IMAGE_ORIGINS"]),
         bars=_bars(project, entry), left=review_page.left_in_review(db.session, project.id),
         skipped=skipped, was_skipped=bool(entry) and entry["item"]["id"] in skips,
     ), status

@@ -22,6 +22,7 @@ def review_history_page(project_id: int) -> Any:
               "error")
         return redirect(url_for("ui.review_history_page", project_id=project_id))
     project = projects.get_project(db.session, project_id)
-    page, more = review_history.decisions(db.session, project_id, current_user.id, before)
+    page, more = review_history.decisions(db.session, project_id, current_user.id, before,
+                                          review_history.PAGE)
     return render_template("review_history.html", project=project, decisions=page,
                            older=more.token() if more else None, first=before is None)
