@@ -54,7 +54,7 @@
   async function render(assignment) {
     const params = new URLSearchParams({since: task().dataset.state});
     if (assignment) params.set("assignment", assignment);
-    const response = await fetch(`/work/${project}/task?${params}`, {credentials: "same-origin", headers: {"Accept": "text/html"}});
+    const response = await fetch(`/work/${project}/task?${params}`, {credentials: "same-origin", headers: {"Accept": "text/html", "X-Crowd-Fragment": "1"}});
     if (response.redirected || !response.ok) {
       throw new Error(response.redirected ? "You are logged out: reload the page to log in again."
         : `This page could not be loaded (error ${response.status}): reload the page.`);

@@ -68,7 +68,8 @@ def test_the_work_page_is_the_same_for_hidden_gold_and_work(app, make_project, m
     for _ in range(14):
         page = client.get(f"/work/{pid}").get_data(as_text=True)
         assignment_id, csrf = _field(page, "assignment_id"), _field(page, "csrf_token")
-        fragment = client.get(f"/work/{pid}/task?assignment={assignment_id}&since=active")
+        fragment = client.get(f"/work/{pid}/task?assignment={assignment_id}&since=active",
+                              headers={"X-Crowd-Fragment": "1"})
         fragment_text = fragment.get_data(as_text=True)
         progress.append(_progress(page))
         assert _progress(fragment_text) == progress[-1]

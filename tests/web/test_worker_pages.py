@@ -17,6 +17,7 @@ from crowd.persistence import Assignment, Label
 from tests.conftest import Api
 from tests.support import join
 
+FRAGMENT = {"X-Crowd-Fragment": "1"}  # what the page's script sends for the fragment alone
 PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 
 
@@ -226,11 +227,13 @@ def test_the_fragment_renders_the_held_lease_and_never_reserves(app, make_projec
     held = assignment_of(client.get(f"/work/{project}").get_data(as_text=True))
     with app.app_context():
         before = db.session.scalar(select(func.count()).select_from(Assignment))
-    fragment = client.get(f"/work/{project}/task?assignment={held}")
-    assert fragment.status_code == 200
+    fragment = client.get(f"/work/{project}/task?assignment={held}", headers=FRAGMENT)
+    assert fragment.status_code == 200 and "X-Crowd-Fragment" in fragment.headers["Vary"]
     text = fragment.get_data(as_text=True)
     assert text.startswith("<div id=\"task\"") and "<html" not in text
     assert assignment_of(text) == held
+    page = client.get(f"/work/{project}/task?assignment={held}").get_data(as_text=True)
+    assert page.startswith("<!doctype html>") and assignment_of(page) == held  # opened as a page
     for odd in ("abc", "9" * 40, "-1", str(held + 1000)):  # none is the worker's: the held one
         assert assignment_of(client.get(f"/work/{project}/task?assignment={odd}")
                              .get_data(as_text=True)) == held

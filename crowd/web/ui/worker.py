@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from crowd import runtime
@@ -72,7 +80,9 @@ def work(project_id: int) -> Any:
 def work_task(project_id: int) -> Any:
     """The task fragment for the lease the worker holds (``assignment``, as ``next``
     gave it), or the page for nothing left, suspended or not started. Never reserves.
-    ``since`` is the state the page showed before, to say what changed."""
+    ``since`` is the state the page showed before, to say what changed. The script
+    asks with ``X-Crowd-Fragment: 1`` for the fragment alone; opened as a page, the
+    same content comes as the whole task page."""
     project = projects.get_project(db.session, project_id)
     now = runtime.now()
     wanted = whole_number(request.args.get("assignment", ""), MAX_ID)
@@ -80,7 +90,11 @@ def work_task(project_id: int) -> Any:
     view = worker_task.task_view(db.session, project, current_user.id, offer, now)
     since = request.args.get("since")
     context = _fragment_context(view, since if since in WORKER_STATES else None)
-    return render_template("work_task.html", **context)
+    alone = request.headers.get("X-Crowd-Fragment") == "1"
+    response = make_response(render_template("work_task.html" if alone else "work.html",
+                                             **context))
+    response.vary.add("X-Crowd-Fragment")
+    return response
 
 
 @bp.post("/work/<int:project_id>/answer")
