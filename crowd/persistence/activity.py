@@ -48,7 +48,8 @@ class WorkerActivity(Base):
 
 class ProjectBacklog(Base):
     """How many more labels a project's open work items want (each item's
-    ``needed`` minus its labels), as of ``computed_at``: the ETA's numerator."""
+    ``needed`` minus its labels), the ETA's numerator, and its items by status
+    (``crowd.services.backlog.item_counts``), as of ``computed_at``."""
 
     __tablename__ = "project_backlogs"
 
@@ -56,6 +57,7 @@ class ProjectBacklog(Base):
                                             primary_key=True)
     labels_needed: Mapped[int]
     open_items: Mapped[int]
+    item_counts: Mapped[dict[str, Any] | None]
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,23 +1,21 @@
-"""Everything the manager's dashboard shows, read without counting every label:
-items by status (one indexed count), labels from the activity counters, the ETA
-from the stored backlog, the latest aggregation run."""
+"""Everything the manager's dashboard shows, read without counting every label or
+item: items by status (stored by the activity job for a large project), labels
+from the activity counters, the ETA from the stored backlog, the latest run."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crowd.domain.activity import RATE_HOURS, Eta, daily, eta, hour_of, hourly
-from crowd.persistence import AggregationRun, Item, Project
+from crowd.persistence import AggregationRun, Project
 from crowd.services import activity, backlog
 from crowd.services.aggregation_runs import latest_run
 from crowd.services.projects import get_project
 
 DAYS, HOURS = 30, 48
-STATUSES = ("open", "complete", "in_review", "resolved")
 
 
 @dataclass(frozen=True)
@@ -26,6 +24,7 @@ class Dashboard:
 
     project: Project
     items: dict[str, int]
+    items_at: datetime | None
     labels: dict[str, int]
     per_day: list[tuple[datetime, int]]
     per_hour: list[tuple[datetime, int]]
@@ -34,21 +33,6 @@ class Dashboard:
     cost: dict[str, float | None]
     run: AggregationRun | None
     freshness: str
-
-
-def item_counts(session: Session, project_id: int) -> dict[str, int]:
-    """Work items by status, their total, and gold items apart (``gold``)."""
-    counts = {"items": 0, "gold": 0, **{status: 0 for status in STATUSES}}
-    for is_gold, status, n in session.execute(
-        select(Item.is_gold, Item.status, func.count())
-        .where(Item.project_id == project_id).group_by(Item.is_gold, Item.status)
-    ):
-        if is_gold:
-            counts["gold"] += n
-        else:
-            counts["items"] += n
-            counts[status] = counts.get(status, 0) + n
-    return counts
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -63,7 +47,8 @@ def dashboard(session: Session, project_id: int, now: datetime) -> Dashboard:
     (the job's backlog) by the work labels per hour of the last ``RATE_HOURS`` hours.
     """
     project = get_project(session, project_id)
-    items = item_counts(session, project_id)
+    stored = backlog.read(session, project_id)
+    items, items_at = backlog.counts_now(session, project_id, stored)
     recent = activity.tail(session, project_id)
     since = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=DAYS - 1)
     hours = activity.hour_counts(session, project_id, since, recent)
@@ -71,7 +56,6 @@ def dashboard(session: Session, project_id: int, now: datetime) -> Dashboard:
     all_labels = {hour: counts[0] for hour, counts in hours.items()}
     first_recent = hour_of(now) - timedelta(hours=RATE_HOURS - 1)
     recent_work = sum(c[0] - c[1] - c[2] for hour, c in hours.items() if hour >= first_recent)
-    stored = backlog.read(session, project_id)
     needed = stored.labels_needed if stored else backlog.measure(session, project_id)[0]
     finished = items["complete"] + items["resolved"]
     cost = {
@@ -81,7 +65,7 @@ def dashboard(session: Session, project_id: int, now: datetime) -> Dashboard:
         "hidden_gold_share": _ratio(totals["hidden_gold"], totals["labels"]),
     }
     return Dashboard(
-        project=project, items=items, labels=totals,
+        project=project, items=items, items_at=items_at, labels=totals,
         per_day=daily(all_labels, now, DAYS), per_hour=hourly(all_labels, now, HOURS),
         eta=eta(needed, recent_work), backlog_at=stored.computed_at if stored else None,
         cost=cost, run=latest_run(session, project_id), freshness=activity.describe(recent),

@@ -172,6 +172,7 @@ def test_the_backlog_is_what_the_open_items_still_want(app: Flask, manager: Api,
     with app.app_context():
         stored = db.session.get(ProjectBacklog, project)
         assert (stored.labels_needed, stored.open_items) == backlog.measure(db.session, project)
+        assert stored.item_counts == backlog.item_counts(db.session, project)
         assert stored.labels_needed == 10 * 3 - 8 and stored.open_items == 10
         db.session.execute(update(ProjectBacklog).values(computed_at=clock() - timedelta(days=1)))
         db.session.commit()

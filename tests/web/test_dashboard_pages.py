@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from crowd.jobs.activity import refresh_activity
 from crowd.extensions import db
-from crowd.services import quality_cache, worker_table
+from crowd.services import backlog, quality_cache, worker_table
 from tests.conftest import Api, Clock
 from tests.support import join, make_users
 
@@ -205,3 +205,23 @@ def test_the_quality_page_is_live_when_small_and_stored_per_run_when_large(
     client.post(f"/manage/{project}/aggregate", data={"csrf_token": token})
     html = client.get(f"/manage/{project}/quality").get_data(as_text=True)
     assert "after aggregation run #" in html and "Fleiss' kappa" in html
+
+
+def test_a_large_project_shows_the_item_counts_the_job_stored(world, app, manager,
+                                                               monkeypatch) -> None:
+    project, client, _ = world
+    monkeypatch.setattr(backlog, "LIVE_ITEMS", 0)
+    with app.app_context():
+        refresh_activity(db.session)
+        live = backlog.item_counts(db.session, project)
+    html = client.get(f"/manage/{project}").get_data(as_text=True)
+    assert "Counted by the activity job at" in html
+    assert f"<b>{live['items']}</b>work items" in html
+    more = [{"external_id": f"late{i}", "data": {"text": "late"}} for i in range(3)]
+    assert manager.post(f"/projects/{project}/items", more).status_code == 201
+    assert f"<b>{live['items']}</b>work items" in client.get(f"/manage/{project}").get_data(
+        as_text=True)  # the stored counts until the job or Aggregate now
+    token = csrf(client, f"/manage/{project}")
+    client.post(f"/manage/{project}/aggregate", data={"csrf_token": token})
+    assert f"<b>{live['items'] + 3}</b>work items" in client.get(
+        f"/manage/{project}").get_data(as_text=True)

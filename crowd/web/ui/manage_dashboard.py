@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from crowd import runtime
 from crowd.extensions import db
-from crowd.services import aggregation_runs, dashboard, exports, projects, quality_cache
+from crowd.services import aggregation_runs, backlog, dashboard, exports, projects, quality_cache
 from crowd.services.worker_table import COLUMNS as WORKER_COLUMNS
 from crowd.services.worker_table import report_rows
 from crowd.web.downloads import MEDIA, download
@@ -64,6 +64,7 @@ def manage_aggregate(project_id: int) -> Any:
         run = aggregation_runs.aggregate_project(db.session, project_id, runtime.rng(), now,
                                                  trigger="ui")
         quality_cache.store(db.session, project_id, run, now)
+        backlog.refresh(db.session, project_id, now)
         db.session.commit()
         flash(dashboard.run_summary(run), "success")
     else:
