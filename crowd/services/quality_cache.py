@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from crowd.persistence import AggregationRun
 from crowd.persistence.activity import StoredQualityReport
-from crowd.services import quality
+from crowd.services import backlog, quality
 from crowd.services.aggregation_runs import latest_run
 
-LIVE_LIMIT = 50_000  # a project with at most this many labels gets its report live
+LIVE_LIMIT = 50_000  # a project with at most this many labels (and few items) gets it live
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,11 @@ def is_stale(session: Session, project_id: int) -> AggregationRun | None:
 
 
 def report(session: Session, project_id: int, labels: int, now: datetime) -> Report:
-    """The report to show: live for a project of at most ``LIVE_LIMIT`` labels,
-    else the stored one (None before the first is computed)."""
-    if labels <= LIVE_LIMIT:
+    """The report to show: live for a project of at most ``LIVE_LIMIT`` labels and
+    fewer than ``backlog.LIVE_ITEMS`` items (it reads every decided item too), else
+    the stored one (None before the first is computed)."""
+    counts, _ = backlog.counts_now(session, project_id, backlog.read(session, project_id))
+    if labels <= LIVE_LIMIT and counts["items"] + counts["gold"] < backlog.LIVE_ITEMS:
         run = latest_run(session, project_id)
         return Report(quality.quality_report(session, project_id), now,
                       run.id if run else None, True)

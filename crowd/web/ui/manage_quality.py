@@ -7,6 +7,7 @@ from flask import render_template
 
 from crowd import runtime
 from crowd.extensions import db
+from crowd.services.backlog import LIVE_ITEMS
 from crowd.services.projects import get_project
 from crowd.services.quality_cache import LIVE_LIMIT
 from crowd.services.quality_page import quality_page
@@ -21,5 +22,5 @@ def manage_quality(project_id: int) -> Any:
     page = quality_page(db.session, project_id, runtime.now())
     return render_template(
         "quality.html", project=get_project(db.session, project_id), page=page,
-        report=page.report.data, live_limit=LIVE_LIMIT,
+        report=page.report.data, live_limit=LIVE_LIMIT, live_items=LIVE_ITEMS,
         charts=quality_charts(page.report.data, page.estimated_edges, page.estimated_counts))
