@@ -128,6 +128,8 @@ def test_item_data_is_escaped_and_shown_by_kind(app: Flask, manager: Any, make_u
     worker.post(f"/assignments/{offer['assignment_id']}/answer", {"label": "a"})
     page = _page(_expert(app, make_user, manager, pid, "kind-expert"), pid)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
+    assert ("Not settled after 1 label: the likeliest label is only 70% sure, and the "
+            "project asks for 100%.") in page
     # Laid out as on the worker's page (crowd.domain.worker_page.layout, work_item.html).
     assert re.search(rf'<img src="{re.escape(png)}" alt="[^"]*picture[^"]*"', page)
     assert re.search(r'<a href="https://example.org/cat.jpg"[^>]*>', page)  # not an <img>
