@@ -9,6 +9,7 @@ entry in ``RULES`` fails ``test_every_route_has_an_access_rule``.
 """
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -155,6 +156,33 @@ PAGES |= {
     ("GET", "/review/<>/history"): Rule("expert", lambda w, c: f"/review/{w.project}/history"),
 }
 # --- end of the review pages' block ---
+# --- the manager's project, member and item pages (projects helper) ---
+PAGES |= {
+    ("GET", "/projects"): Rule("manager", lambda w, c: "/projects", project=False),
+    ("GET", "/projects/new"): Rule("manager", lambda w, c: "/projects/new", project=False),
+    ("POST", "/projects/new"): Rule("manager", lambda w, c: "/projects/new", lambda w, c: {
+        "name": "matrix page", "labels": "a\nb", "enrollment": "open"}, project=False,
+        writes=True, ok=303),
+    ("GET", "/projects/<>/edit"): Rule("manager", p("/edit")),
+    ("POST", "/projects/<>/edit"): Rule("manager", p("/edit"), lambda w, c: {
+        "name": "matrix", "labels": "a\nb", "enrollment": "invite", "guidelines": "look"},
+        writes=True, ok=303),
+    ("GET", "/projects/<>/members"): Rule("manager", p("/members")),
+    ("POST", "/projects/<>/members"): Rule("manager", p("/members"), lambda w, c: {
+        "usernames": w.people["outsider-worker"].username, "role": "worker"},
+        writes=True, ok=303),
+    ("POST", "/projects/<>/members/<>/remove"): Rule(
+        "manager", lambda w, c: f"/projects/{w.project}/members/{w.people['worker'].id}/remove",
+        lambda w, c: {}, writes=True, ok=303),
+    ("POST", "/projects/<>/members/enrollment"): Rule(
+        "manager", p("/members/enrollment"), lambda w, c: {"enrollment": "invite"},
+        writes=True, ok=303),
+    ("GET", "/projects/<>/items"): Rule("manager", p("/items")),
+    ("POST", "/projects/<>/items"): Rule("manager", p("/items"), lambda w, c: {
+        "file": (io.BytesIO(b"external_id,text\nmatrix-page,hi\n"), "items.csv")},
+        writes=True, ok=303),
+}
+# --- end of the project pages' block ---
 RULES = {**API, **PAGES}
 
 

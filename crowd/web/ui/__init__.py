@@ -26,4 +26,4 @@ def _load_user(session_id: str) -> User | None:
     return account
 
 
-from crowd.web.ui import auth, expert, manage_dashboard, manage_quality, manage_workers, review_history, worker  # noqa: E402,F401
+from crowd.web.ui import auth, expert, manage_dashboard, manage_items, manage_members, manage_projects, manage_quality, manage_workers, review_history, worker  # noqa: E402,F401
