@@ -5,7 +5,16 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    true,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crowd.domain.public_ids import draw_public_ids, random_public_id
@@ -98,6 +107,23 @@ Index(
     Item.project_id, Item.is_gold, Item.status,
     Item.started.desc(), Item.priority.desc(), Item.id,
 )
+
+# The manager's item table (crowd.services.item_table, migration 0012): one index per
+# filter, each ending in external_id compared byte by byte (COLLATE "C" on PostgreSQL;
+# SQLite's default order is already that), so every page is a walk from its first row.
+_BYTE_ORDER = {"external_id": 'COLLATE "C"'}
+Index("ix_items_table", Item.project_id, Item.external_id, postgresql_ops=_BYTE_ORDER)
+Index("ix_items_table_status", Item.project_id, Item.is_gold, Item.status, Item.external_id,
+      postgresql_ops=_BYTE_ORDER)
+Index("ix_items_table_label", Item.project_id, Item.result_label, Item.external_id,
+      postgresql_ops=_BYTE_ORDER)
+Index("ix_items_table_status_label", Item.project_id, Item.is_gold, Item.status,
+      Item.result_label, Item.external_id, postgresql_ops=_BYTE_ORDER)
+Index("ix_items_table_gold", Item.project_id, Item.external_id, postgresql_ops=_BYTE_ORDER,
+      postgresql_where=Item.is_gold == true(), sqlite_where=Item.is_gold == true())
+Index("ix_items_table_gold_label", Item.project_id, Item.result_label, Item.external_id,
+      postgresql_ops=_BYTE_ORDER, postgresql_where=Item.is_gold == true(),
+      sqlite_where=Item.is_gold == true())
 
 
 def fresh_public_ids(session: Session, rng: np.random.Generator, n: int,
