@@ -6,7 +6,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from crowd.web import errors, limits
+from crowd.web import chrome, errors, limits
 
 # Ids are 32-bit INTEGER columns: a larger number names no row. Without this
 # bound such a URL reaches the database and fails there (a 500, not a 404).
@@ -37,3 +37,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(health_bp)
     errors.register(app)
     limits.register(app)
+    chrome.register(app)  # the pages' navigation and /favicon.ico

@@ -1,4 +1,6 @@
-"""Turning refusals into JSON errors: ``{"error": {"code", "message"}}``."""
+"""Turning refusals into responses: JSON errors ``{"error": {"code", "message"}}`` under
+/api/ (and for clients that ask for JSON), crowd's error pages (``crowd.web.error_pages``)
+for browsers."""
 from __future__ import annotations
 
 import sqlite3
@@ -22,6 +24,7 @@ from crowd.domain.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from crowd.web import error_pages
 
 STATUS: dict[type[CrowdError], int] = {
     BadRequest: 400,
@@ -85,13 +88,12 @@ def database_unavailable(error: BaseException) -> bool:
 
 
 def unavailable_response() -> Any:
-    """503 with ``Retry-After``: JSON under /api/ and for /readyz, a short page elsewhere."""
+    """503 with ``Retry-After``: JSON under /api/ and for /readyz, a bare page elsewhere."""
     message = "the database is unavailable just now; retry shortly"
-    if _is_api() or request.path == "/readyz":
+    if _wants_json() or request.path == "/readyz":
         response, status = error_response(503, "database_unavailable", message)
     else:
-        response, status = Response("Service unavailable: " + message + "\n",
-                                    mimetype="text/plain"), 503
+        response, status = error_pages.render(503), 503
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response, status
 
@@ -115,6 +117,21 @@ def _is_api() -> bool:
     return request.path.startswith("/api/")
 
 
+def _wants_json() -> bool:
+    """The API, or a script asking for JSON rather than a page (a browser's ``*/*`` or
+    ``text/html`` gets the page)."""
+    if _is_api():
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _custom_description(error: HTTPException) -> str | None:
+    """A description the code gave (``abort(400, description=...)``), not werkzeug's own."""
+    description = error.description
+    return description if description and description != type(error).description else None
+
+
 def _no_method_matches(app: Flask, error: HTTPException) -> bool:
     """Whether a 405 is really a 404: werkzeug answers 405 when a rule of the same shape
     serves another method, before that rule's converter has refused the value (an id
@@ -136,30 +153,43 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CrowdError)
     def _crowd_error(error: CrowdError) -> Any:
-        response, status = error_response(status_of(error), error.code, error.message,
-                                          error.details)
+        if _wants_json():
+            response, status = error_response(status_of(error), error.code, error.message,
+                                              error.details)
+        else:
+            status = status_of(error)
+            response = error_pages.render(status, error.message)
         if isinstance(error, TooManyRequests):
             response.headers["Retry-After"] = str(error.retry_after)
         return response, status
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> Any:
-        if _is_api():
+        if _wants_json():
             return error_response(400, "csrf", error.description)
-        return error.description, 400
+        return error_pages.render(400, error_pages.CSRF_MESSAGE)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
-        if not _is_api():
-            return error
         status = error.code or 500
-        message = error.description or error.name
+        if status < 400:
+            return error
+        json = _wants_json()
+        message = (error.description or error.name) if json else _custom_description(error)
         if status == 405 and _no_method_matches(app, error):
-            status, message = 404, "The requested URL was not found on the server."
-        if status == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
-            message = f"the request body is larger than the limit of {limit} bytes"
-        response, status = error_response(status, HTTP_CODES.get(status, "error"), message)
+            status = 404
+            message = "The requested URL was not found on the server." if json else None
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if status == 413 and limit:
+            message = (f"the request body is larger than the limit of {limit} bytes" if json
+                       else f"What was sent is larger than the limit of {limit / 2**20:g} MB.")
+        if json:
+            response, status = error_response(status, HTTP_CODES.get(status, "error"), message)
+        else:
+            response = error_pages.render(status, message)
+            for name, value in error.get_headers() if status == error.code else ():
+                if name.lower() != "content-type":  # Retry-After, WWW-Authenticate...
+                    response.headers.setdefault(name, value)
         if status == 405:
             response.headers["Allow"] = ", ".join(sorted(error.valid_methods or ()))
         return response, status
@@ -182,7 +212,7 @@ def register(app: Flask) -> None:
         # Flask has logged the traceback already (once, with the request id in JSON mode).
         from crowd.web.request_log import request_id
 
-        if not _is_api():
-            return f"Internal server error (request id {request_id()})", 500
+        if not _wants_json():
+            return error_pages.render(500, request_id=request_id())
         return jsonify({"error": {"code": "internal", "request_id": request_id(),
                                   "message": "an unexpected error happened; it was logged"}}), 500

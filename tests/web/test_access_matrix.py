@@ -130,6 +130,9 @@ PAGES: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule("public", lambda w, c: "/healthz", project=False),
     ("GET", "/readyz"): Rule("public", lambda w, c: "/readyz", project=False),
 }
+# --- what every page shares (base.html's helper): the favicon browsers ask for ---
+PAGES[("GET", "/favicon.ico")] = Rule("public", lambda w, c: "/favicon.ico", project=False)
+# --- end of the shared pages' block ---
 # --- the manager's dashboard, workers, worker and quality pages (dashboard helper) ---
 PAGES |= {
     ("GET", "/manage/<>/workers"): Rule("manager", lambda w, c: f"/manage/{w.project}/workers"),

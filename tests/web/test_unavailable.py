@@ -79,7 +79,7 @@ def _assert_503(response: Any, *, json: bool = True) -> None:
         assert error["code"] == "database_unavailable"
         assert error["message"]
     else:
-        assert response.mimetype == "text/plain"
+        assert response.mimetype == "text/html"  # crowd's bare 503 page (error_pages)
         assert "unavailable" in response.get_data(as_text=True)
 
 
