@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -87,32 +88,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from crowd import demo, migrate
-
-    with _app() as app:
-        migrate.upgrade(app.config["DATABASE_URL"])
-        summary = demo.seed()
-    print(demo.describe(summary, args.host, args.port))
-    return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from crowd.jobs.schedule import start_if_enabled
-
-    with _app() as app:
-        scheduler = start_if_enabled(app)  # CROWD_SCHEDULER_ENABLED, as in the web processes
-        print(f"crowd is serving on http://{args.host}:{args.port}/ (development server; "
-              "use gunicorn in production)"
-              + ("; scheduled jobs run in this process" if scheduler else ""))
-        try:
-            app.run(host=args.host, port=args.port, debug=False, threaded=True)
-        finally:
-            if scheduler is not None:
-                scheduler.shutdown(wait=False)
-    return 0
-
-
 def cmd_scheduler(args: argparse.Namespace) -> int:
     from crowd.jobs.schedule import JOBS, run_blocking
 
@@ -154,6 +129,9 @@ class ProgressBar:
         self.stream.flush()
 
     def finish(self) -> None:
+        """Every row was handled (rows skipped as invalid or duplicate too): 100%."""
+        if self.done < self.total:
+            self.advance(self.total - self.done)
         if self.done:
             self.stream.write("\n")
 
@@ -187,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     from crowd.cli_accounts import add_commands
 
     add_commands(users_sub, sub)
+    from crowd.cli_projects import add_commands as add_project_commands
+
+    add_project_commands(sub)
 
     imp = sub.add_parser("import", help="import items into a project from CSV or JSONL (or JSON)")
     imp.add_argument("project_id", type=int, metavar="PROJECT_ID")
@@ -198,15 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: refuse the whole file)")
     imp.set_defaults(handler=cmd_import)
 
-    demo = sub.add_parser("demo", help="migrate, then seed a demo project and demo users")
-    demo.add_argument("--host", default="127.0.0.1", help="host shown in the login address")
-    demo.add_argument("--port", type=int, default=5000, help="port shown in the login address")
-    demo.set_defaults(handler=cmd_demo)
+    from crowd.cli_serve import add_commands as add_serve_commands
 
-    serve = sub.add_parser("serve", help="run the development server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=5000)
-    serve.set_defaults(handler=cmd_serve)
+    add_serve_commands(sub)
 
     sched = sub.add_parser("scheduler", help="run the scheduled jobs as a process of its own")
     sched.set_defaults(handler=cmd_scheduler)
@@ -227,12 +202,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What a shell reports for a command killed by SIGPIPE (128 + 13): `crowd aggregate ... | head`
+# ends as `yes | head` does, without a traceback.
+EXIT_BROKEN_PIPE = 141
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's last flush at exit
+    finds no closed pipe to complain about."""
+    try:
+        target = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):
+        return  # not a real file (captured in tests): nothing is flushed to a pipe at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, target)
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a ``crowd`` command; errors are one-line messages with exit code 2."""
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # here, so a reader that went away is seen as such below
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except (CliError, CrowdError) as exc:
         print(f"crowd: error: {exc}", file=sys.stderr)
         details = getattr(exc, "details", None)

@@ -8,7 +8,8 @@ from typing import Any
 from crowd.domain.errors import NotFound
 
 
-def _user(session: Any, username: str) -> Any:
+def user_named(session: Any, username: str) -> Any:
+    """The account called ``username``, or ``NotFound``."""
     from sqlalchemy import select
 
     from crowd.persistence import User
@@ -26,7 +27,7 @@ def cmd_users_deactivate(args: argparse.Namespace) -> int:
     from crowd.services.accounts import change_user
 
     with cli._app():
-        account = change_user(db.session, _user(db.session, args.username),
+        account = change_user(db.session, user_named(db.session, args.username),
                               {"active": False}, None, utcnow())
     print(f"deactivated {account.username!r}: every session and token of it has ended")
     return 0
@@ -40,7 +41,7 @@ def cmd_users_reset_password(args: argparse.Namespace) -> int:
 
     password = args.password or generate_password()
     with cli._app():
-        account = change_user(db.session, _user(db.session, args.username),
+        account = change_user(db.session, user_named(db.session, args.username),
                               {"password": password}, None, utcnow())
     print(f"new password for {account.username!r}; its sessions and tokens have ended")
     if not args.password:
@@ -54,7 +55,7 @@ def cmd_users_unlock(args: argparse.Namespace) -> int:
     from crowd.services.throttle import unlock
 
     with cli._app():
-        account = _user(db.session, args.username)
+        account = user_named(db.session, args.username)
         cleared = unlock(db.session, account.username)
     print(f"{account.username!r}: " + ("failed logins cleared" if cleared
                                        else "had no failed logins to clear"))
@@ -75,7 +76,7 @@ def cmd_members(args: argparse.Namespace) -> int:
                                         {"usernames": args.usernames}, _Operator(), utcnow())
             print(f"project {args.project_id}: added {len(added)} member(s)")
         elif args.members_command == "remove":
-            account = _user(db.session, args.username)
+            account = user_named(db.session, args.username)
             members.remove_member(db.session, args.project_id, account.id, utcnow())
             print(f"project {args.project_id}: removed {account.username!r} "
                   "(their leases are released, their labels kept)")

@@ -15,7 +15,13 @@ from crowd.services.importing import import_items
 
 DEMO_PROJECT = "Demo: product review sentiment"
 DEMO_USERS = (("demo-worker", "worker"), ("demo-worker-2", "worker"),
-              ("demo-expert", "expert"), ("demo-manager", "manager"))
+              ("demo-expert", "expert"), ("demo-manager", "manager"), ("demo-admin", "admin"))
+WHAT_EACH_DOES = (
+    "workers label the reviews (a 4-item qualification round with feedback comes first);",
+    "the expert settles the items the crowd could not agree on;",
+    "the manager watches progress and worker scores, and manages the team;",
+    "the admin sees every project and can manage accounts.",
+)
 GUIDELINES = (
     "Read the customer review and pick the sentiment the writer expresses about the product.\n"
     "positive: they are pleased overall. negative: they are unhappy overall.\n"
@@ -105,14 +111,18 @@ def seed(n_items: int = 120, n_gold: int = 30) -> DemoSummary:
     return DemoSummary(project.id, n_items, n_gold, credentials)
 
 
-def describe(summary: DemoSummary, host: str, port: int) -> str:
-    """The text ``crowd demo`` prints: where to log in and with what."""
+def describe(summary: DemoSummary, login_url: str, start: str | None) -> str:
+    """The text ``crowd demo`` prints: how to start, where to log in and with what.
+    ``start`` is the command that serves at ``login_url`` (None: it is served now)."""
     lines = [
         f"demo project {summary.project_id}: {summary.items} reviews to label, "
         f"{summary.gold} gold items",
-        f"log in at http://{host}:{port}/login (after `crowd serve`) with:",
+        *([f"start the server:  {start}"] if start else []),
+        f"log in at {login_url} with one of these demo accounts:",
     ]
     lines += [f"  {role:8} {username:14} password: {password}"
               for username, role, password in summary.credentials]
+    lines += WHAT_EACH_DOES
+    lines.append("(`crowd demo` again prints new passwords; the old ones stop working)")
     lines.append("API: POST /api/v1/tokens with {\"username\", \"password\"} for a bearer token")
     return "\n".join(lines)
