@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, select, true
 from sqlalchemy.orm import Session
 
 from crowd.domain.worker_page import LEFT_CAP
@@ -78,9 +78,10 @@ def progress(session: Session, project_id: int, worker_id: int, now: datetime) -
         Item.project_id == project_id, Item.is_gold.is_(False), Item.status == "open",
         Item.n_labels + leases < Item.needed, _never_held(worker_id),
     ).limit(LEFT_CAP).subquery()
+    # In ix_items_gold_pick's order, so that it is walked, wherever the gold lies.
     gold = select(Item.id).where(
-        Item.project_id == project_id, Item.is_gold.is_(True), _never_held(worker_id),
-    ).limit(LEFT_CAP).subquery()
+        Item.project_id == project_id, Item.is_gold == true(), _never_held(worker_id),
+    ).order_by(Item.shuffle_key).limit(LEFT_CAP).subquery()
     midnight = datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
     today = (select(func.count()).select_from(Assignment)
              .where(Assignment.worker_id == worker_id, Assignment.project_id == project_id,
