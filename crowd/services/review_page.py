@@ -49,12 +49,13 @@ def queue_entry(session: Session, project_id: int, public_id: int) -> dict[str, 
     return entries(session, [item])[0] if item is not None else None
 
 
-def left_in_review(session: Session, project_id: int) -> int:
-    """How many of the project's items are in review (an index-only count)."""
-    return session.scalar(
-        select(func.count()).select_from(Item)
-        .where(Item.project_id == project_id, Item.is_gold.is_(False),
-               Item.status == "in_review")) or 0
+def left_in_review(session: Session, project_id: int, cap: int) -> int:
+    """How many of the project's items are in review, counted up to ``cap`` (an
+    index-only walk that stops there, however long the queue)."""
+    some = (select(Item.id).where(Item.project_id == project_id, Item.is_gold.is_(False),
+                                  Item.status == "in_review")
+            .limit(cap).subquery())
+    return session.scalar(select(func.count()).select_from(some)) or 0
 
 
 def still_skipped(session: Session, project_id: int, skipped: Sequence[int]) -> list[Skipped]:

@@ -15,6 +15,7 @@ from crowd.domain.item_fields import Field, field_kind, fields
 from crowd.extensions import db
 from crowd.persistence import Item, Label
 from crowd.services import review_history
+from crowd.web.ui import expert
 from tests.integration.test_reviews import PLAN, _build
 from tests.support import answered_then_leased, item_names, join, make_users, work_through
 from tests.web.test_edge_pages import csrf_token, login
@@ -90,6 +91,15 @@ def test_the_page_shows_the_most_uncertain_item_alone_with_its_evidence(world: A
     assert "moves out of the project's work items count" in page
     assert " style=" not in page and "<script>" not in page
     assert '<script src="/static/review.js" defer></script>' in page
+
+
+def test_a_long_queue_is_counted_up_to_a_cap(world: Any,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    pid, _, client = world
+    monkeypatch.setattr(expert, "LEFT_CAP", 2)
+    assert "<b>2</b> or more items left in review" in _page(client, pid)
+    monkeypatch.setattr(expert, "LEFT_CAP", 4)
+    assert "<b>3</b> items left in review" in _page(client, pid)
 
 
 def test_a_random_qa_item_says_so_with_the_rate(app: Flask, manager: Any, make_user: Any) -> None:

@@ -22,6 +22,7 @@ from crowd.web.ui.access import role_required
 from crowd.web.ui.review_forms import ResolveForm, ReviewActionForm
 
 ITEM = f"<int(min=1, max={PUBLIC_ID_MAX}):item_id>"
+LEFT_CAP = 1000  # "items left" is counted up to this many
 GONE = "That item is no longer in this project's review queue (another expert may " \
        "have resolved it); here is the next one."
 TAKEN = "Another expert resolved that item while you were looking at it, so your " \
@@ -116,7 +117,8 @@ def _page(project: Project, entry: dict[str, Any] | None, form: ResolveForm,
     return render_template(
         "review.html", project=project, entry=entry, form=form, actions=ReviewActionForm(),
         blocks=layout(data, current_app.config["IMAGE_ORIGINS"]),
-        bars=_bars(project, entry), left=review_page.left_in_review(db.session, project.id),
+        bars=_bars(project, entry), left_cap=LEFT_CAP,
+        left=review_page.left_in_review(db.session, project.id, LEFT_CAP),
         skipped=skipped, was_skipped=bool(entry) and entry["item"]["id"] in skips,
     ), status
 
