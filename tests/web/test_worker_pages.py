@@ -327,3 +327,27 @@ def test_a_bearer_header_is_never_mixed_with_the_session(app, make_project, make
     assert response.status_code == 401  # a wrong token is wrong, session or not
     anonymous = app.test_client().post(f"/api/v1/projects/{project}/next")
     assert response.get_data() == anonymous.get_data()  # the body of no credentials at all
+
+
+def test_a_retraining_round_served_as_work_says_nothing_of_its_items(app, make_project,
+                                                                     make_user, manager):
+    """After a sniffing finding the round is gold served as work: its page must read as
+    a work page (no feedback, no round counter, no word about known answers)."""
+    from crowd.domain.fraud import SNIFFING
+    from crowd.persistence import WorkerStanding
+
+    project = make_project(n_items=3, n_gold=5)["id"]
+    worker_id, _ = make_user("worker", username="sly")
+    client = app.test_client()
+    login(client, "sly")
+    client.get(f"/work/{project}")
+    manager.post(f"/projects/{project}/workers/{worker_id}/state",
+                 {"state": "retraining", "reason": "checks answered far better than work"})
+    with app.app_context():
+        standing = db.session.scalar(select(WorkerStanding).where(
+            WorkerStanding.worker_id == worker_id))
+        standing.state_reason_code = SNIFFING
+        db.session.commit()
+    page = client.get(f"/work/{project}").get_data(as_text=True)
+    assert 'data-mode="work"' in page and "keep working as usual" in page
+    assert "known" not in page and "round-progress" not in page and "Training" not in page
