@@ -72,6 +72,7 @@ def test_manager_reads_the_dashboard_and_suspends_a_worker_with_a_reason(app, bu
         screenshot(phone, "manager-dashboard-phone")
 
         page.click("table.workers >> text=crowd-07")
+        worker_page = page.url
         assert page.locator("svg.heat").is_visible()
         assert page.locator("svg[aria-labelledby='gold-title gold-desc']").is_visible()
         assert page.locator("form.override button:has-text('Reinstate')").count() == 0
@@ -91,3 +92,7 @@ def test_manager_reads_the_dashboard_and_suspends_a_worker_with_a_reason(app, bu
         assert page.locator("svg[aria-labelledby='against-expert-title against-expert-desc']"
                             ).is_visible()
         screenshot(page, "manager-quality")
+        for name, path in (("worker", worker_page), ("quality", page.url)):
+            phone.goto(path)
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 375, name
+            screenshot(phone, f"manager-{name}-phone")

@@ -21,7 +21,7 @@ from crowd.web.charts.svg import (
 )
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 8, 12, 34
+LEFT, RIGHT, TOP, BOTTOM = 62, 8, 12, 34
 
 
 def bar_chart(name: str, title: str, bars: Sequence[tuple[str, float]], *,

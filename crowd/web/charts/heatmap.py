@@ -34,8 +34,7 @@ def heat_map(name: str, title: str, rows: Sequence[str], columns: Sequence[str],
     if len(values) != len(rows) or any(len(row) != len(columns) for row in values):
         raise ValueError("values must have one row per row name and one cell per column")
     if not rows or not columns or not any(any(v for v in row) for row in values):
-        return empty(name, title, nothing, width=HEAD + CELL * max(len(columns), 2) + 8,
-                     height=CELL * 2)
+        return empty(name, title, nothing)
     width = HEAD + CELL * len(columns) + 8
     top = 50
     height = top + CELL * len(rows) + 8

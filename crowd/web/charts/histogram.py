@@ -21,7 +21,7 @@ from crowd.web.charts.svg import (
 )
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 12, 34
+LEFT, RIGHT, TOP, BOTTOM = 62, 26, 12, 34
 
 
 def _edge(value: float, percent: bool) -> str:

@@ -24,7 +24,7 @@ from crowd.web.charts.svg import (
 )
 
 WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 26, 34
+LEFT, RIGHT, TOP, BOTTOM = 62, 16, 26, 34
 MARKER_COLOURS = {"suspended": "#b3261e", "retraining": "#8a5a00", "active": "#1f7a4a"}
 
 
