@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from crowd.extensions import db
 from crowd.persistence import Label, User
+from tests.support import join
 from tests.web.browser_support import chromium, live_server, screenshot
 
 pytestmark = pytest.mark.browser
@@ -130,6 +131,10 @@ def test_worker_qualifies_then_labels_20_items_by_keyboard_without_a_page_load(
         page.set_viewport_size({"width": 375, "height": 800})
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         screenshot(page, "worker-phone")
+        page.set_viewport_size({"width": 1100, "height": 900})
+        page.goto(f"{base}/")
+        assert "Continue" in page.inner_text(".home-project")
+        screenshot(page, "worker-home-working")
     with app.app_context():
         kim = db.session.scalar(select(User.id).where(User.username == "kim"))
         labels = list(db.session.scalars(select(Label).where(Label.worker_id == kim)))
@@ -217,3 +222,27 @@ def test_undo_brings_the_last_item_back_to_answer_again(app, make_project, make_
     with app.app_context():
         labels = {label.assignment_id: label.label for label in db.session.scalars(select(Label))}
     assert labels == {int(first): "b"}
+
+
+def test_retraining_and_suspended_pages(app, make_project, make_user, manager):
+    """Screenshots of the states' pages, as a worker meets them."""
+    pid = make_project(n_items=3, n_gold=6, qualification_size=2,
+                       guidelines="Look twice.")["id"]
+    worker_id, _ = make_user("worker", username="ola")
+    make_user("manager", username="mina")
+    join(manager, pid, "mina")
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        _login(page, base, "ola")
+        page.goto(f"{base}/work/{pid}")
+        for state, reason in (("retraining", "your checked answers fell to 55%, 70% needed"),
+                              ("suspended", "answers at random on the last 40 items")):
+            changed = manager.post(f"/projects/{pid}/workers/{worker_id}/state",
+                                   {"state": state, "reason": reason})
+            assert changed.status_code == 200, changed.get_json()
+            page.goto(f"{base}/work/{pid}")
+            assert reason in page.inner_text("main")
+            screenshot(page, f"worker-{state}")
+        assert "mina" in page.inner_text("#suspended")
+        page.goto(f"{base}/")
+        screenshot(page, "worker-home-suspended")
