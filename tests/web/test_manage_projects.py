@@ -172,7 +172,7 @@ def test_members_added_one_and_pasted_with_each_refused_name_explained(
     names = {m["username"]: m for m in manager.get(path).get_json()["members"]}
     assert {"ann", "bob", "cat"} <= set(names) and "eve" not in names
     listing = maria.get(path).get_data(as_text=True)
-    assert all(f"<td>{name}</td>" in listing for name in ("ann", "bob", "cat"))
+    assert all(f"<td class=\"ext\">{name}</td>" in listing for name in ("ann", "bob", "cat"))
 
 
 def test_a_member_is_removed_by_a_post_and_enrollment_changes(maria, manager, make_project,
