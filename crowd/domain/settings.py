@@ -39,7 +39,23 @@ SETTINGS: tuple[Setting, ...] = (
     # crowd.domain.fraud.settings.
     *(Setting(*spec) for spec in FRAUD_SETTINGS),
 )
-SETTING_NAMES = tuple(s.name for s in SETTINGS)
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A project setting that is on or off (JSON ``true`` or ``false``, nothing else)."""
+
+    name: str
+    default: bool
+    help: str
+
+
+SWITCHES: tuple[Switch, ...] = (
+    Switch("allow_undo", False,
+           "a worker may take back their last work answer while its lease lives "
+           "(POST /assignments/<id>/undo); never answers given with feedback"),
+)
+SETTING_NAMES = tuple(s.name for s in SETTINGS) + tuple(s.name for s in SWITCHES)
 
 
 def validate_labels(labels: Any) -> list[str]:
@@ -68,11 +84,18 @@ def validate_settings(values: dict[str, Any], current: dict[str, Any] | None = N
     (``max_redundancy >= redundancy``) is checked on the merged result.
     Raises ``InvalidInput`` naming the first bad field.
     """
-    merged = dict(current) if current else {s.name: s.default for s in SETTINGS}
+    merged = dict(current) if current else {
+        s.name: s.default for s in (*SETTINGS, *SWITCHES)}
     for setting in SETTINGS:
         if setting.name not in values:
             continue
         merged[setting.name] = _setting_value(setting, values[setting.name])
+    for switch in SWITCHES:
+        if switch.name in values:
+            if not isinstance(values[switch.name], bool):
+                raise InvalidInput(f"{switch.name} must be true or false",
+                                   code="invalid_setting")
+            merged[switch.name] = values[switch.name]
     if merged["max_redundancy"] < merged["redundancy"]:
         raise InvalidInput("max_redundancy must be at least redundancy", code="invalid_setting")
     if merged["fast_answer_count"] > merged["fast_answer_window"]:

@@ -55,6 +55,9 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     enrollment: Mapped[str] = mapped_column(String(16), default="open")
+    # A worker may take back their last work answer while its lease lives
+    # (crowd.services.undo; migration 0010).
+    allow_undo: Mapped[bool] = mapped_column(default=False)
 
 
 class Item(Base):

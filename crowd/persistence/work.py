@@ -97,6 +97,9 @@ class WorkerStanding(Base):
     # The work-mode answers since state_changed_at in brief, for the per-answer
     # fraud rules (crowd.domain.fraud.recent); None: not known, read the answers.
     recent_answers: Mapped[dict[str, Any] | None]
+    # What the worker's last answer changed, kept while it may be undone
+    # (crowd.domain.undo; None: nothing to undo). Migration 0010.
+    last_answer: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -14,6 +14,7 @@ from crowd.domain.fraud.sniffing import disguised
 from crowd.domain.gold import feedback, is_correct
 from crowd.domain.qualification import round_result
 from crowd.domain.reliability import is_evidence
+from crowd.domain.undo import Before, snapshot, undoable
 from crowd.persistence import Assignment, Item, Label, Project, WorkerStanding
 from crowd.services.drift import check_agreement_on_schedule, check_gold_drift
 from crowd.services.fraud import check_answer_fraud
@@ -57,6 +58,7 @@ def answer(
         raise InvalidInput(f"{label!r} is not one of this project's labels", code="unknown_label")
     item = session.get(Item, assignment.item_id, with_for_update=True, populate_existing=True)
     assert item is not None
+    before = Before.of(standing, item)  # what undo would put back (crowd.services.undo)
     correct = is_correct(label, item.gold_label) if assignment.is_gold and item.gold_label else None
     session.add(Label(
         project_id=project.id, item_id=item.id, worker_id=worker_id,
@@ -99,6 +101,10 @@ def answer(
     if assignment.mode == "work":
         check_agreement_on_schedule(session, project, standing, rng, now)
         check_answer_fraud(session, project, standing, label, duration_ms, rng, now)
+    # Kept in the standing's UPDATE that this answer sends anyway: no statement more.
+    standing.last_answer = (
+        snapshot(before, assignment.id, standing, item, assignment.is_gold)
+        if undoable(project.allow_undo, assignment.mode, standing.state) else None)
     try:
         session.commit()
     except IntegrityError:

@@ -108,13 +108,16 @@ def own_standing(session: Session, project_id: int, worker_id: int) -> dict[str,
                 "gold_accuracy": None, "labels": 0, "state_reason": None, "round": None,
                 "history": []}
     gold = session.execute(
-        select(Label.mode, Label.correct)
+        select(Label.mode, Label.correct, Label.assignment_id)
         .where(Label.project_id == project_id, Label.worker_id == worker_id,
                Label.is_gold.is_(True))
         .order_by(Label.id)
     ).all()
-    open_gold = [c for mode, c in gold if mode != "work"]
-    hidden = [c for mode, c in gold if mode == "work"]
+    open_gold = [c for mode, c, _ in gold if mode != "work"]
+    # An answer that may still be undone (crowd.services.undo) counts once it stands:
+    # a block it completed must not show before the worker can no longer change it.
+    pending = (standing.last_answer or {}).get("assignment")
+    hidden = [c for mode, c, held in gold if mode == "work" and held != pending]
     shown = open_gold + hidden[: len(hidden) - len(hidden) % HIDDEN_GOLD_BLOCK]
     events = session.scalars(
         select(StateEvent)
@@ -129,7 +132,9 @@ def own_standing(session: Session, project_id: int, worker_id: int) -> dict[str,
         "gold_seen": len(shown),
         "gold_correct": sum(bool(c) for c in shown),
         "gold_accuracy": round(sum(bool(c) for c in shown) / len(shown), 4) if shown else None,
-        "labels": standing.work_labels,
+        # Work-mode answers, hidden gold included: a count of work labels alone
+        # would rise after a work item and not after gold, telling them apart.
+        "labels": standing.work_labels + standing.hidden_gold_seen,
         "round": _round(standing, project.qualification_size),
         "history": [
             {"at": _iso(e.created_at), "from": e.from_state, "to": e.to_state,

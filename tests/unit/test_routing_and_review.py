@@ -26,6 +26,7 @@ from crowd.domain.settings import (
     MAX_LABEL_LENGTH,
     SETTING_NAMES,
     SETTINGS,
+    SWITCHES,
     ProjectRules,
     validate_labels,
     validate_settings,
@@ -290,8 +291,9 @@ def test_settings_defaults_match_the_api_contract():
         "fast_answer_ms": 1000, "fast_answer_count": 4, "fast_answer_window": 10,
         "same_label_alpha": 1e-6, "majority_alpha": 1e-4, "collusion_alpha": 1e-6,
         "collusion_min_shared": 20, "sniffing_alpha": 1e-4,
+        "allow_undo": False,  # a switch (crowd.services.undo)
     }
-    assert set(SETTING_NAMES) == {s.name for s in SETTINGS}
+    assert set(SETTING_NAMES) == {s.name for s in SETTINGS} | {s.name for s in SWITCHES}
 
 
 def test_settings_take_valid_values_with_their_types():

@@ -99,6 +99,11 @@ API: dict[tuple[str, str], Rule] = {
     ("POST", f"{A}/reviews/<>"): Rule("expert", lambda w, c: f"/reviews/{w.item}",
                                        lambda w, c: {"label": "b"}, writes=True),
 }
+# --- undo of an answer (crowd/services/undo.py): the world's project does not allow it,
+# so its member gets that refusal (409 undo_refused) and nothing changes ---
+API[("POST", f"{A}/assignments/<>/undo")] = Rule(
+    "worker", lambda w, c: f"/assignments/{w.assignment}/undo", admin=False, ok=409)
+# --- end of undo's block ---
 PAGES: dict[tuple[str, str], Rule] = {
     ("GET", "/login"): Rule("public", lambda w, c: "/login", project=False),
     ("POST", "/login"): Rule("public", lambda w, c: "/login", lambda w, c: {

@@ -12,6 +12,7 @@ from typing import Any
 from crowd.services.importing import FORMATS
 from crowd.web.api import bp
 from crowd.web.api.openapi_access import TOKENS, access_paths
+from crowd.web.api.openapi_undo import undo_paths
 from crowd.web.api.openapi_schemas import (
     AGGREGATED,
     ANSWER,
@@ -227,6 +228,7 @@ def paths() -> dict[str, Any]:
                 422: "label missing (`missing_field`) or not one of the project's labels "
                      "(`unknown_label`), a bad duration_ms (`invalid_duration`), or "
                      "`invalid_label`, `invalid_body`, `invalid_text`."})},
+        **undo_paths(op, WORKER),
         "/projects/{project_id}/me": {"get": op(
             "The worker's own state, gold record and history", WORKER,
             answer=ref("OwnStanding"), path=PID)},

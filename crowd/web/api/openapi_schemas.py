@@ -11,7 +11,7 @@ from crowd.services.importing import FORMATS
 
 from crowd.domain.fraud.settings import FRAUD_SETTING_HELP
 from crowd.domain.public_ids import PUBLIC_ID_MAX
-from crowd.domain.settings import MAX_LABEL_LENGTH, MAX_LABELS, SETTINGS
+from crowd.domain.settings import MAX_LABEL_LENGTH, MAX_LABELS, SETTINGS, SWITCHES
 from crowd.domain.text import (
     MAX_EXTERNAL_ID,
     MAX_GUIDELINES,
@@ -76,7 +76,9 @@ def _setting(kind: type, default: Any, low: float, high: float) -> Schema:
 SETTING_SCHEMAS = {s.name: {**_setting(s.kind, s.default, s.low, s.high),
                             **({"description": FRAUD_SETTING_HELP[s.name]}
                                if s.name in FRAUD_SETTING_HELP else {})}
-                   for s in SETTINGS}
+                   for s in SETTINGS} | {
+                       s.name: {"type": "boolean", "default": s.default, "description": s.help}
+                       for s in SWITCHES}
 LABELS = arr(text(MAX_LABEL_LENGTH), minItems=2, maxItems=MAX_LABELS, uniqueItems=True)
 PROJECT_FIELDS: dict[str, Schema] = {
     "name": text(MAX_PROJECT_NAME), "labels": LABELS,

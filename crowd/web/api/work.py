@@ -1,11 +1,11 @@
-"""The worker's loop: ``next`` and ``answer``, and the worker's own standing."""
+"""The worker's loop: ``next``, ``answer`` and ``undo``, and the worker's own standing."""
 from __future__ import annotations
 
 from typing import Any
 
 from crowd import runtime
 from crowd.extensions import db
-from crowd.services import answering, assignment, standing_report
+from crowd.services import answering, assignment, standing_report, undo
 from crowd.web.api import bp
 from crowd.web.api.common import WORKER, json_body, require, user
 
@@ -28,6 +28,13 @@ def answer(assignment_id: int) -> Any:
     return answering.answer(
         db.session, assignment_id, user().id, label, duration_ms, runtime.rng(), runtime.now()
     )
+
+
+@bp.post("/assignments/<int:assignment_id>/undo")
+@require(*WORKER)
+def undo_answer(assignment_id: int) -> Any:
+    """Take back the worker's last answer while its lease lives (if the project allows)."""
+    return undo.undo(db.session, assignment_id, user().id, runtime.rng(), runtime.now())
 
 
 @bp.get("/projects/<int:project_id>/me")
