@@ -56,7 +56,8 @@ def test_aggregate_to_a_reader_that_reads_everything_exits_0(tmp_path: Path) -> 
     assert result.returncode == 0 and result.stdout.count(b"\n") == 4
 
 
-def test_import_with_skip_invalid_ends_its_progress_bar_at_100(cli_env: str, capsys: Any,
+@pytest.mark.usefixtures("cli_env")
+def test_import_with_skip_invalid_ends_its_progress_bar_at_100(capsys: Any,
                                                                tmp_path: Path,
                                                                make_project: Any) -> None:
     project = make_project(n_items=0)

@@ -12,6 +12,8 @@ from crowd.domain.settings import SETTINGS
 from tests.conftest import Api
 from tests.integration.test_cli import cli_env  # noqa: F401  (a fixture)
 
+pytestmark = pytest.mark.usefixtures("cli_env")
+
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
@@ -26,7 +28,7 @@ def test_create_has_a_flag_with_its_meaning_for_every_setting(capsys: Any) -> No
         assert f"({setting_range(setting)})" in text
 
 
-def test_create_then_list(cli_env: str, capsys: Any, tmp_path: Any, make_user: Any,
+def test_create_then_list(capsys: Any, tmp_path: Any, make_user: Any,
                           client: Any) -> None:
     _, token = make_user("manager", username="cli-boss")
     guidelines = tmp_path / "guidelines.md"
@@ -51,7 +53,7 @@ def test_create_then_list(cli_env: str, capsys: Any, tmp_path: Any, make_user: A
     assert f"{listed['id']}" in line and "1 items" in line and "Cats or dogs" in line
 
 
-def test_list_without_projects_says_how_to_make_one(cli_env: str, capsys: Any) -> None:
+def test_list_without_projects_says_how_to_make_one(capsys: Any) -> None:
     assert main(["projects", "list"]) == 0
     assert "crowd projects create" in capsys.readouterr().out
 
@@ -72,7 +74,7 @@ def test_list_without_projects_says_how_to_make_one(cli_env: str, capsys: Any) -
     (["--labels", "a,b", "--manager", "cli-hand"], "'cli-hand' is a worker, not a manager"),
 ])
 def test_bad_input_is_one_line_and_exit_2_and_creates_nothing(
-        cli_env: str, capsys: Any, make_user: Any, extra: list[str], message: str) -> None:
+        capsys: Any, make_user: Any, extra: list[str], message: str) -> None:
     make_user("worker", username="cli-hand")
     assert main(["projects", "create", "refused", *extra]) == 2
     err = capsys.readouterr().err
@@ -82,6 +84,6 @@ def test_bad_input_is_one_line_and_exit_2_and_creates_nothing(
     assert "refused" not in capsys.readouterr().out
 
 
-def test_an_empty_name_is_refused(cli_env: str, capsys: Any) -> None:
+def test_an_empty_name_is_refused(capsys: Any) -> None:
     assert main(["projects", "create", " ", "--labels", "a,b"]) == 2
     assert "name must be a non-empty string" in capsys.readouterr().err

@@ -13,6 +13,8 @@ from crowd.cli import main
 from crowd.cli_serve import login_url, serve_command
 from tests.integration.test_cli import cli_env  # noqa: F401  (a fixture)
 
+pytestmark = pytest.mark.usefixtures("cli_env")
+
 
 def _passwords(out: str) -> dict[str, str]:
     return {line.split()[1]: line.split("password: ")[1] for line in out.splitlines()
@@ -31,7 +33,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 def test_demo_has_an_admin_and_prints_the_port_it_will_be_served_at(
-        cli_env: str, capsys: Any, client: Any, served: dict[str, Any]) -> None:
+        capsys: Any, client: Any, served: dict[str, Any]) -> None:
     assert main(["demo", "--port", "8123"]) == 0
     out = capsys.readouterr().out
     assert "log in at http://127.0.0.1:8123/login" in out
@@ -48,7 +50,7 @@ def test_demo_has_an_admin_and_prints_the_port_it_will_be_served_at(
 
 
 def test_demo_serve_serves_where_it_said_with_the_schedule(
-        cli_env: str, capsys: Any, served: dict[str, Any],
+        capsys: Any, served: dict[str, Any],
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CROWD_SCHEDULER_ENABLED", raising=False)
     assert main(["demo", "--serve", "--host", "0.0.0.0", "--port", "8124"]) == 0
@@ -68,7 +70,7 @@ def test_demo_serve_serves_where_it_said_with_the_schedule(
     ("true", ["--no-scheduler"], False),
 ])
 def test_serve_runs_the_schedule_by_default(env: str | None, flags: list[str], runs: bool,
-                                            cli_env: str, capsys: Any,
+                                            capsys: Any,
                                             served: dict[str, Any],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     if env is None:
@@ -82,7 +84,7 @@ def test_serve_runs_the_schedule_by_default(env: str | None, flags: list[str], r
     assert ("run in this process" in out) is runs
 
 
-def test_projects_commands_start_no_scheduler(cli_env: str, served: dict[str, Any],
+def test_projects_commands_start_no_scheduler(served: dict[str, Any],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CROWD_SCHEDULER_ENABLED", "true")
     assert main(["projects", "create", "quiet", "--labels", "a,b"]) == 0
