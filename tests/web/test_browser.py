@@ -80,6 +80,7 @@ def test_expert_resolves_an_item_from_the_review_queue(app, make_project, make_u
         assert "resolved as “negative”" in page.inner_text(".flash")
         assert "Nothing left to review" in page.inner_text("main")
         assert "0 items left in review" in page.inner_text("#review-left")
+        screenshot(page, "expert-review-empty")
     results = manager.get(f"/projects/{project['id']}/results?format=json").get_json()
     assert results[0]["source"] == "expert" and results[0]["label"] == "negative"
 
