@@ -164,3 +164,15 @@ class ProjectMember(Base):
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     removed_at: Mapped[datetime | None]
+
+# The expert's review queue (crowd.services.reviews.QUEUE_ORDER, migration 0014): in
+# review, least confident first, nulls first. PostgreSQL needs NULLS FIRST said; SQLite
+# has no such clause in an index and puts nulls first in ascending order anyway.
+Index("ix_items_review", Item.project_id, Item.is_gold, Item.status,
+      Item.confidence.asc().nulls_first(), Item.id).ddl_if(dialect="postgresql")
+Index("ix_items_review", Item.project_id, Item.is_gold, Item.status, Item.confidence,
+      Item.id).ddl_if(dialect="sqlite")
+# An expert's decisions, newest first (crowd.services.review_history).
+Index("ix_items_resolved_by", Item.resolved_by_id, Item.project_id, Item.resolved_at.desc(),
+      Item.public_id.desc(), postgresql_where=Item.resolved_by_id.is_not(None),
+      sqlite_where=Item.resolved_by_id.is_not(None))

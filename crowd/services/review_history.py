@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from crowd.domain.public_ids import PUBLIC_ID_MAX
@@ -75,9 +75,10 @@ def decisions(session: Session, project_id: int, expert_id: int, before: Cursor 
         .limit(limit + 1)
     )
     if before is not None:
-        query = query.where(or_(
-            Item.resolved_at < before.resolved_at,
-            and_(Item.resolved_at == before.resolved_at, Item.public_id < before.public_id)))
+        # A row-value comparison: PostgreSQL walks ix_items_resolved_by from the
+        # cursor on (an OR of the two cases read every older decision, then sorted).
+        query = query.where(tuple_(Item.resolved_at, Item.public_id)
+                            < tuple_(before.resolved_at, before.public_id))
     rows = session.execute(query).all()
     page = [Decision(public, name, label or "", note, bool(gold), when)
             for public, name, label, note, gold, when in rows[:limit]]
