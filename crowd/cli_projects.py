@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from crowd.domain.fraud.settings import FRAUD_SETTING_HELP
-from crowd.domain.settings import SETTINGS, Setting
+from crowd.domain.settings import SETTINGS, SWITCHES, Setting
 
+# (crowd.web.ui.manage_forms has the page's wording; importing it here would load every
+# page module into each command's start, 0.8 s.)
 SETTING_HELP = {
     "redundancy": "distinct workers who label each item at first",
     "max_redundancy": "most workers an item may get while its labels disagree",
@@ -33,7 +35,7 @@ def setting_range(setting: Setting) -> str:
     return f"default {shown(setting.default)}; {shown(setting.low)} to {shown(setting.high)}"
 
 
-def _flag(setting: Setting) -> str:
+def _flag(setting: Any) -> str:
     return "--" + setting.name.replace("_", "-")
 
 
@@ -72,6 +74,9 @@ def project_body(args: argparse.Namespace) -> dict[str, Any]:
         raw = getattr(args, setting.name)
         if raw is not None:
             body[setting.name] = _number(setting, raw)
+    for switch in SWITCHES:
+        if getattr(args, switch.name) is not None:
+            body[switch.name] = getattr(args, switch.name)
     if args.guidelines_file is not None:
         body["guidelines"] = _guidelines(args.guidelines_file)
     if args.enrollment is not None:
@@ -146,4 +151,8 @@ def add_commands(sub: Any) -> None:
         settings.add_argument(
             _flag(setting), dest=setting.name, metavar="N" if setting.kind is int else "X",
             help=f"{SETTING_HELP.get(setting.name, setting.name)} ({setting_range(setting)})")
+    for switch in SWITCHES:
+        settings.add_argument(_flag(switch), dest=switch.name,
+                              action=argparse.BooleanOptionalAction, default=None,
+                              help=f"{switch.help} (default {'on' if switch.default else 'off'})")
     create.set_defaults(handler=cmd_projects_create)

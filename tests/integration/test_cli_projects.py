@@ -8,7 +8,7 @@ import pytest
 
 from crowd.cli import build_parser, main
 from crowd.cli_projects import setting_range
-from crowd.domain.settings import SETTINGS
+from crowd.domain.settings import SETTINGS, SWITCHES
 from tests.conftest import Api
 from tests.integration.test_cli import cli_env  # noqa: F401  (a fixture)
 
@@ -26,6 +26,8 @@ def test_create_has_a_flag_with_its_meaning_for_every_setting(capsys: Any) -> No
     for setting in SETTINGS:
         assert _flag(setting.name) in text, setting.name
         assert f"({setting_range(setting)})" in text
+    for switch in SWITCHES:
+        assert f"{_flag(switch.name)}, --no-{_flag(switch.name)[2:]}" in text, switch.name
 
 
 def test_create_then_list(capsys: Any, tmp_path: Any, make_user: Any,
@@ -35,7 +37,7 @@ def test_create_then_list(capsys: Any, tmp_path: Any, make_user: Any,
     guidelines.write_text("# Cats\n\nA cat has **whiskers**.\n", encoding="utf-8")
     assert main(["projects", "create", "Cats or dogs", "--labels", "cat, dog,bird",
                  "--redundancy", "2", "--max-redundancy", "4", "--gold-rate", "0.25",
-                 "--fast-answer-ms", "0", "--enrollment", "invite",
+                 "--fast-answer-ms", "0", "--enrollment", "invite", "--allow-undo",
                  "--guidelines-file", str(guidelines), "--manager", "cli-boss"]) == 0
     out = capsys.readouterr().out
     assert "created project" in out and "'Cats or dogs'" in out and "cli-boss" in out
@@ -45,6 +47,7 @@ def test_create_then_list(capsys: Any, tmp_path: Any, make_user: Any,
     assert project["labels"] == ["cat", "dog", "bird"]
     assert (project["redundancy"], project["max_redundancy"], project["gold_rate"]) == (2, 4, 0.25)
     assert project["fast_answer_ms"] == 0 and project["enrollment"] == "invite"
+    assert project["allow_undo"] is True
     assert project["guidelines"].startswith("# Cats")
     assert project["qualification_size"] == 10  # a default
     boss.post(f"/projects/{listed['id']}/items", [{"external_id": "x", "data": {}}])
