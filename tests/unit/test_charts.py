@@ -105,3 +105,15 @@ def test_markers_are_drawn_and_named() -> None:
                             markers=[Marker(5, "retraining (gold_drift)", "retraining")]))
     groups = [g for g in root.iter(f"{SVG}g") if g.get("class") == "marker"]
     assert len(groups) == 1 and groups[0].find(f"{SVG}title").text == "retraining (gold_drift)"
+
+
+def test_x_axis_labels_close_together_are_thinned_so_none_prints_over_another() -> None:
+    # Points seconds apart on an axis of a minute: their labels would overlap.
+    ticks = [(x, f"14:{x:02d}") for x in (0, 1, 2, 3, 30, 31, 60)]
+    root = parse(line_chart("l", "t", [(x, 0.5) for x, _ in ticks], x_ticks=ticks,
+                            percent=True))
+    shown = [t for t in root.iter(f"{SVG}text") if (t.text or "").startswith("14:")]
+    assert [t.text for t in shown] == ["14:00", "14:30", "14:60"]
+    xs = [float(t.get("x")) for t in shown]
+    assert all(b - a >= 90 for a, b in zip(xs, xs[1:]))
+    assert shown[-1].get("text-anchor") == "end"  # the last one stays inside the chart

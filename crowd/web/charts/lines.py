@@ -37,6 +37,9 @@ class Marker:
     kind: str = ""
 
 
+TICK_GAP = 90  # the least room, in chart units, between two x-axis labels
+
+
 def line_chart(name: str, title: str, points: Sequence[tuple[float, float]], *,
                x_ticks: Sequence[tuple[float, str]] = (), markers: Sequence[Marker] = (),
                percent: bool = False, unit: str = "") -> Markup:
@@ -58,10 +61,15 @@ def line_chart(name: str, title: str, points: Sequence[tuple[float, float]], *,
         return TOP + plot_h - plot_h * min(max(y / top_value, 0.0), 1.0)
 
     parts = y_axis(LEFT, TOP, plot_h, WIDTH - RIGHT, top_value, steps=steps, percent=percent)
-    for x, label in x_ticks:
-        if low <= x <= high:
-            parts.append(text(px(x), HEIGHT - BOTTOM + 16, short(label, 12), anchor="middle",
-                              fill=MUTED, size=11))
+    last_tick = -TICK_GAP
+    for x, label in sorted(x_ticks):
+        at = px(x)
+        if not low <= x <= high or at - last_tick < TICK_GAP:
+            continue  # ticks close together would print over each other: the first stays
+        last_tick = at
+        anchor = "end" if at > WIDTH - RIGHT - TICK_GAP / 2 else "middle"
+        parts.append(text(at, HEIGHT - BOTTOM + 16, short(label, 12), anchor=anchor,
+                          fill=MUTED, size=11))
     for i, marker in enumerate(markers):
         colour = MARKER_COLOURS.get(marker.kind, INK)
         mx = px(marker.x)
