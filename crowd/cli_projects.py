@@ -6,25 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from crowd.domain.fraud.settings import FRAUD_SETTING_HELP
+from crowd.domain.settings_help import SETTING_HELP
 from crowd.domain.settings import SETTINGS, SWITCHES, Setting
 
-# (crowd.web.ui.manage_forms has the page's wording; importing it here would load every
-# page module into each command's start, 0.8 s.)
-SETTING_HELP = {
-    "redundancy": "distinct workers who label each item at first",
-    "max_redundancy": "most workers an item may get while its labels disagree",
-    "confidence_threshold": "posterior an item's best label needs for the item to complete",
-    "gold_rate": "share of a worker's items that are hidden gold (known answers)",
-    "lease_seconds": "seconds a worker holds an item before it goes back to the queue",
-    "qualification_size": "gold items in a new worker's qualification round (0: none)",
-    "qualification_accuracy": "share of the qualification round a worker must get right",
-    "min_accuracy": "accuracy floor a worker must keep; the quality tests sanction below it",
-    "drift_window": "work labels per step of the estimated-accuracy drift test "
-                    "(it reads 2 to 5 times this many)",
-    "review_rate": "share of completed items also sent to an expert at random",
-    **FRAUD_SETTING_HELP,
-}
 
 
 def setting_range(setting: Setting) -> str:

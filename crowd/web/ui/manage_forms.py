@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length
 
 from crowd.domain.access import ENROLLMENTS, PROJECT_ROLES
 from crowd.domain.fraud.settings import FRAUD_SETTING_HELP
+from crowd.domain.settings_help import SETTING_HELP
 from crowd.domain.errors import InvalidInput
 from crowd.domain.settings import (
     SETTING_NAMES,
@@ -31,21 +32,6 @@ MAX_NUMBER_TEXT = 40
 MAX_LABELS_TEXT = 30_000
 MAX_PASTE = 100_000
 
-SETTING_HELP = {
-    "redundancy": "distinct workers per item before it can complete",
-    "max_redundancy": "the most workers an item may get when its labels disagree",
-    "confidence_threshold": "posterior probability of the top label needed to complete "
-                            "an item",
-    "gold_rate": "share of an active worker's items that are hidden gold",
-    "lease_seconds": "seconds a worker holds an item before it returns to the pool",
-    "qualification_size": "gold items a new worker answers, with feedback, before real "
-                          "work (0: none)",
-    "qualification_accuracy": "accuracy needed on them to become active",
-    "min_accuracy": "gold accuracy below which an active worker goes back to retraining",
-    "drift_window": "recent gold answers the drift check looks at",
-    "review_rate": "share of completed items also sent to an expert at random",
-    **FRAUD_SETTING_HELP,
-}
 GROUPS = (
     ("Redundancy and confidence", ("redundancy", "max_redundancy", "confidence_threshold",
                                    "review_rate", "lease_seconds")),
