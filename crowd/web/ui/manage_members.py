@@ -4,34 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crowd import runtime
 from crowd.domain.errors import CrowdError
 from crowd.extensions import db
-from crowd.services import member_batch, members, projects
+from crowd.services import member_batch, member_page, members, projects
 from crowd.web.ui import bp
 from crowd.web.ui.access import role_required
 from crowd.web.ui.manage_forms import ENROLLMENT_HELP, EnrollmentForm, MembersForm, PlainForm
 
 
 def _page(project_id: int, form: MembersForm, refused: list[tuple[str, str]] | None = None,
-          status: int = 200) -> Any:
+          status: int = 200, after: str | None = None) -> Any:
+    """The page: one page of members (after ``after``), each with a removal form
+    carrying the page's one CSRF token (signed once, not once a row)."""
     project = projects.get_project(db.session, project_id)
-    listed = members.list_members(db.session, project_id)
     return render_template(
         "members.html", project=project, form=form, refused=refused or [],
-        current=[m for m in listed if m["removed_at"] is None],
-        removed=[m for m in listed if m["removed_at"] is not None],
+        members=member_page.page(db.session, project_id, after), after=after,
         enrollment_form=EnrollmentForm(enrollment=project.enrollment),
-        enrollment_help=ENROLLMENT_HELP, remove_form=PlainForm()), status
+        enrollment_help=ENROLLMENT_HELP), status
+
+
+def _back(project_id: int, after: str | None = None) -> Any:
+    return redirect(url_for("ui.members_page", project_id=project_id, after=after), 303)
 
 
 @bp.get("/projects/<int:project_id>/members")
 @role_required("manager", "admin", project="manage")
 def members_page(project_id: int) -> Any:
-    return _page(project_id, MembersForm())
+    after = member_page.parse_key(request.args.get("after"))
+    return _page(project_id, MembersForm(), after=after)
 
 
 @bp.post("/projects/<int:project_id>/members")
@@ -53,7 +58,7 @@ def members_add(project_id: int) -> Any:
         flash(f"Added {len(result.added)}: {', '.join(m['username'] for m in result.added)}.",
               "success")
     if not result.refused:
-        return redirect(url_for("ui.members_page", project_id=project_id), 303)
+        return _back(project_id)
     form.usernames.data = "\n".join(name for name, _ in result.refused)  # left to fix
     return _page(project_id, form, result.refused, status=422)
 
@@ -61,6 +66,7 @@ def members_add(project_id: int) -> Any:
 @bp.post("/projects/<int:project_id>/members/<int:user_id>/remove")
 @role_required("manager", "admin", project="manage")
 def members_remove(project_id: int, user_id: int) -> Any:
+    after = member_page.parse_key(request.form.get("after"))  # back to the same page
     if PlainForm().validate_on_submit():
         try:
             members.remove_member(db.session, project_id, user_id, runtime.now())
@@ -71,7 +77,7 @@ def members_remove(project_id: int, user_id: int) -> Any:
             flash(refusal.message, "error")
     else:
         flash("That removal could not be read; please try again.", "error")
-    return redirect(url_for("ui.members_page", project_id=project_id), 303)
+    return _back(project_id, after)
 
 
 @bp.post("/projects/<int:project_id>/members/enrollment")
@@ -87,4 +93,4 @@ def members_enrollment(project_id: int) -> Any:
             flash(refusal.message, "error")
     else:
         flash("Choose open or invite.", "error")
-    return redirect(url_for("ui.members_page", project_id=project_id), 303)
+    return _back(project_id)
