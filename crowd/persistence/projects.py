@@ -167,11 +167,10 @@ class ProjectMember(Base):
 
 # The expert's review queue (crowd.services.reviews.QUEUE_ORDER, migration 0014): in
 # review, least confident first, nulls first. PostgreSQL needs NULLS FIRST said; SQLite
-# has no such clause in an index and puts nulls first in ascending order anyway.
+# has no such clause in an index and puts nulls first in ascending order anyway, so
+# migration 0014 makes it plain there (the schema is only ever made by migrations).
 Index("ix_items_review", Item.project_id, Item.is_gold, Item.status,
-      Item.confidence.asc().nulls_first(), Item.id).ddl_if(dialect="postgresql")
-Index("ix_items_review", Item.project_id, Item.is_gold, Item.status, Item.confidence,
-      Item.id).ddl_if(dialect="sqlite")
+      Item.confidence.asc().nulls_first(), Item.id)
 # An expert's decisions, newest first (crowd.services.review_history).
 Index("ix_items_resolved_by", Item.resolved_by_id, Item.project_id, Item.resolved_at.desc(),
       Item.public_id.desc(), postgresql_where=Item.resolved_by_id.is_not(None),
