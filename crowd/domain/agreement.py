@@ -112,9 +112,13 @@ def specific_agreement(counts: np.ndarray) -> np.ndarray:
 
 def class_balance(classes: np.ndarray, n_classes: int) -> ClassBalance:
     """Counts and shares of each class among labels ``classes`` (n_labels,)."""
-    counts = np.bincount(np.asarray(classes, np.intp), minlength=n_classes)
+    return class_balance_of_counts(np.bincount(np.asarray(classes, np.intp), minlength=n_classes))
+
+
+def class_balance_of_counts(counts: np.ndarray) -> ClassBalance:
+    """``class_balance`` from labels already counted per class, (n_classes,) int."""
     total = counts.sum()
-    shares = counts / total if total else np.zeros(n_classes)
+    shares = counts / total if total else np.zeros(len(counts))
     return ClassBalance(counts, shares)
 
 
@@ -145,9 +149,14 @@ def worker_accuracy(
     right = (np.asarray(classes, np.intp)[keep] == true[keep]).astype(float)
     scored = np.bincount(scored_by, minlength=n_workers)
     hits = np.bincount(scored_by, right, minlength=n_workers)
-    accuracy = np.full(n_workers, np.nan)
-    np.divide(hits, scored, out=accuracy, where=scored > 0)
-    return accuracy, scored
+    return scores_accuracy(hits, scored), scored
+
+
+def scores_accuracy(hits: np.ndarray, scored: np.ndarray) -> np.ndarray:
+    """Per worker the share ``hits / scored`` (n_workers,), NaN where ``scored`` is 0."""
+    accuracy = np.full(len(scored), np.nan)
+    np.divide(np.asarray(hits, float), scored, out=accuracy, where=np.asarray(scored) > 0)
+    return accuracy
 
 
 def accuracy_distribution(
@@ -163,6 +172,21 @@ def accuracy_distribution(
 ) -> AccuracyDistribution:
     """Histogram and quantiles of worker accuracy against ``truth`` (n_items,)."""
     accuracy, scored = worker_accuracy(items, workers, classes, truth, n_workers)
+    return accuracy_distribution_of_scores(accuracy, scored, bins=bins, levels=levels,
+                                           min_labels=min_labels)
+
+
+def accuracy_distribution_of_scores(
+    accuracy: np.ndarray,
+    scored: np.ndarray,
+    *,
+    bins: int = 10,
+    levels: Sequence[float] = (0.1, 0.25, 0.5, 0.75, 0.9),
+    min_labels: int = 1,
+) -> AccuracyDistribution:
+    """``accuracy_distribution`` from workers' (accuracy, scored) (n_workers,) each,
+    as ``worker_accuracy`` gives them (or ``scores_accuracy`` from grouped counts)."""
+    accuracy = np.array(accuracy, dtype=float)
     accuracy[scored < max(min_labels, 1)] = np.nan
     values = accuracy[~np.isnan(accuracy)]
     counts, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))

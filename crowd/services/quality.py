@@ -1,18 +1,23 @@
-"""The quality report of a project: agreement, balance, confusion, worker accuracy."""
+"""The quality report of a project: agreement, balance, confusion, worker accuracy.
+
+Computed from grouped counts (``crowd.services.quality_counts``): labels per
+(item, class) for agreement, balance and confusion, per worker against the truth
+for accuracy, so a project of millions of labels never has them in memory one
+by one.
+"""
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from crowd.domain import agreement
-from crowd.domain.gold_audit import suspicious
+from crowd.domain.gold_audit import MIN_MISSES, suspicious
 from crowd.domain.reliability import worker_confusion
-from crowd.persistence import Item, Label, WorkerStanding
+from crowd.services import quality_counts
 from crowd.services.projects import get_project
 
 RELIABLE = 0.8  # workers at or above this estimated accuracy judge gold items
@@ -22,50 +27,31 @@ def _num(value: float) -> float | None:
     return None if value is None or math.isnan(value) else round(float(value), 4)
 
 
+def _confusion(counts: np.ndarray, truth: np.ndarray, n_classes: int) -> list[list[int]]:
+    """Labels by (true class, class given) over the items whose ``truth`` is known."""
+    matrix = np.zeros((n_classes, n_classes), np.int64)
+    known = truth >= 0
+    np.add.at(matrix, truth[known], counts[known])
+    return matrix.tolist()
+
+
 def quality_report(session: Session, project_id: int) -> dict[str, Any]:
     """Every figure of the quality report (see README for definitions)."""
     project = get_project(session, project_id)
     labels = project.labels
-    class_of = {name: i for i, name in enumerate(labels)}
     n_classes = len(labels)
-    rows = session.execute(
-        select(Label.item_id, Label.worker_id, Label.label, Item.is_gold, Item.gold_label,
-               Item.result_source, Item.result_label)
-        .join(Item, Item.id == Label.item_id)
-        .where(Label.project_id == project_id, Label.counted.is_(True))
-    ).all()
-    rows = [r for r in rows if r[2] in class_of]
-    item_ids = sorted({r[0] for r in rows})
-    worker_ids = sorted({r[1] for r in rows})
-    item_index = {v: i for i, v in enumerate(item_ids)}
-    worker_index = {v: i for i, v in enumerate(worker_ids)}
-    items = np.array([item_index[r[0]] for r in rows], dtype=np.intp)
-    workers = np.array([worker_index[r[1]] for r in rows], dtype=np.intp)
-    classes = np.array([class_of[r[2]] for r in rows], dtype=np.intp)
-    is_gold = np.array([bool(r[3]) for r in rows], dtype=bool)
-    gold_truth = np.full(len(item_ids), -1)
-    expert_truth = np.full(len(item_ids), -1)
-    for r in rows:
-        if r[3] and r[4] in class_of:
-            gold_truth[item_index[r[0]]] = class_of[r[4]]
-        elif r[5] == "expert" and r[6] in class_of:
-            expert_truth[item_index[r[0]]] = class_of[r[6]]
-
-    work = ~is_gold
-    counts = agreement.rating_counts(items[work], classes[work], len(item_ids), n_classes)
+    grouped = quality_counts.item_counts(session, project_id, labels)
+    counts = np.where(grouped.gold[:, None], 0, grouped.counts)  # agreement: work labels
     specific = agreement.specific_agreement(counts)
-    balance = agreement.class_balance(classes[work], n_classes)
-    results = Counter(session.scalars(
-        select(Item.result_label).where(Item.project_id == project_id, Item.is_gold.is_(False),
-                                        Item.status.in_(("complete", "resolved")))
-    ))
-    truth = np.where(gold_truth >= 0, gold_truth, expert_truth)
-    distribution = agreement.accuracy_distribution(items, workers, classes, truth,
-                                                   len(worker_ids), min_labels=5)
+    balance = agreement.class_balance_of_counts(counts.sum(axis=0))
+    results = quality_counts.result_counts(session, project_id)
+    hits, scored = quality_counts.worker_scores(session, project_id, labels)
+    distribution = agreement.accuracy_distribution_of_scores(
+        agreement.scores_accuracy(hits, scored), scored, min_labels=5)
     return {
         "project_id": project_id,
-        "labels": len(rows),
-        "work_labels": int(work.sum()),
+        "labels": int(grouped.counts.sum()),
+        "work_labels": int(counts.sum()),
         "agreement": {
             "fleiss_kappa": _num(agreement.fleiss_kappa(counts)),
             "krippendorff_alpha": _num(agreement.krippendorff_alpha(counts)),
@@ -78,10 +64,8 @@ def quality_report(session: Session, project_id: int) -> dict[str, Any]:
         },
         "confusion": {
             "classes": labels,
-            "against_gold": agreement.confusion_matrix(items, classes, gold_truth,
-                                                       n_classes).tolist(),
-            "against_expert": agreement.confusion_matrix(items, classes, expert_truth,
-                                                         n_classes).tolist(),
+            "against_gold": _confusion(grouped.counts, grouped.gold_truth, n_classes),
+            "against_expert": _confusion(grouped.counts, grouped.expert_truth, n_classes),
         },
         "worker_accuracy": {
             "workers_scored": int(np.sum(~np.isnan(distribution.accuracy))),
@@ -94,40 +78,43 @@ def quality_report(session: Session, project_id: int) -> dict[str, Any]:
     }
 
 
+def _miss_chances(session: Session, project_id: int, labels: list[str]) -> dict[int, np.ndarray]:
+    """Per reliable worker, the chance (n_classes,) of missing an item of each true class."""
+    chances: dict[int, np.ndarray] = {}
+    for worker_id, confusion, seen, correct, estimated in quality_counts.standings(
+            session, project_id):
+        matrix = worker_confusion(labels, confusion, seen, correct)
+        accuracy = estimated if estimated is not None else float(np.mean(np.diag(matrix)))
+        if not accuracy < RELIABLE:  # not ">=": a NaN estimate has always counted as reliable
+            chances[worker_id] = 1.0 - np.diag(matrix)
+    return chances
+
+
 def _gold_audit(session: Session, project_id: int, labels: list[str]) -> list[dict[str, Any]]:
     """Gold items that reliable workers miss far more often than their confusion predicts."""
-    rows = session.execute(
-        select(Item.id, Item.external_id, Item.gold_label, Label.label, WorkerStanding.confusion,
-               WorkerStanding.hidden_gold_seen, WorkerStanding.hidden_gold_correct,
-               WorkerStanding.estimated_accuracy)
-        .join(Label, Label.item_id == Item.id)
-        .join(WorkerStanding, and_(WorkerStanding.project_id == Label.project_id,
-                                   WorkerStanding.worker_id == Label.worker_id))
-        .where(Item.project_id == project_id, Item.is_gold.is_(True))
-    ).all()
+    chances = _miss_chances(session, project_id, labels)
+    answers = quality_counts.gold_answers(session, project_id, labels)
     class_of = {name: i for i, name in enumerate(labels)}
-    answers: dict[int, list[tuple[float, bool, str]]] = defaultdict(list)
-    names: dict[int, tuple[str, str]] = {}
-    for item_id, external_id, gold, given, confusion, seen, correct, estimated in rows:
-        if gold not in class_of:
-            continue
-        matrix = worker_confusion(labels, confusion, seen, correct)
-        if (estimated if estimated is not None else float(np.mean(np.diag(matrix)))) < RELIABLE:
-            continue
-        miss = 1.0 - float(matrix[class_of[gold], class_of[gold]])
-        answers[item_id].append((miss, given != gold, given))
-        names[item_id] = (external_id, gold)
+    code_of = {text: i for i, text in enumerate(answers.texts)}
+    reliable = np.isin(answers.workers, np.array(list(chances), np.int64))
+    items, workers, given = (answers.items[reliable], answers.workers[reliable],
+                             answers.answers[reliable])
+    starts = np.flatnonzero(np.diff(items, prepend=-1)).tolist()  # each item's first answer
     flagged = []
-    for item_id, given in answers.items():
-        probs = np.array([g[0] for g in given])
-        missed = np.array([g[1] for g in given])
+    for start, end in zip(starts, [*starts[1:], len(items)]):
+        item_id = int(items[start])
+        external_id, gold = answers.gold[item_id]
+        missed = given[start:end] != code_of.get(gold, -1)
+        if int(missed.sum()) < MIN_MISSES:
+            continue  # never flagged, whatever its tail probability
+        probs = np.array([chances[w][class_of[gold]] for w in workers[start:end].tolist()])
         bad, p_value = suspicious(probs, missed)
         if bad:
-            wrong = Counter(g[2] for g in given if g[1]).most_common(1)[0][0]
+            wrong = Counter(given[start:end][missed].tolist()).most_common(1)[0][0]
             flagged.append({
-                "item_id": item_id, "external_id": names[item_id][0],
-                "gold_label": names[item_id][1], "answers": len(given),
+                "item_id": item_id, "external_id": external_id,
+                "gold_label": gold, "answers": end - start,
                 "missed": int(missed.sum()), "expected_misses": round(float(probs.sum()), 2),
-                "p_value": float(f"{p_value:.3g}"), "most_common_answer": wrong,
+                "p_value": float(f"{p_value:.3g}"), "most_common_answer": answers.texts[wrong],
             })
     return sorted(flagged, key=lambda f: f["p_value"])
