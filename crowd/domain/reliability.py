@@ -70,3 +70,26 @@ def worker_confusion(
         matrix = np.clip(matrix, 1e-6, None)
         return matrix / matrix.sum(axis=1, keepdims=True)
     return one_coin_confusion(beta_accuracy(hidden_correct, hidden_seen), n)
+
+
+
+def expected_accuracy(
+    posteriors: np.ndarray, items: np.ndarray, workers: np.ndarray, classes: np.ndarray,
+    n_workers: int,
+) -> np.ndarray:
+    """Each worker's expected share of right labels: (n_workers,) from a fit.
+
+    ``posteriors`` (I, K) are a fit's item posteriors; label n is class
+    ``classes[n]`` given by worker ``workers[n]`` on item ``items[n]``. A label
+    scores the posterior of the class it gave, so the mean is the
+    maximum-likelihood accuracy with none of the fit's add-one smoothing, which
+    pulls every row of a matrix towards uniform: a worker at 0.85 with ~25
+    labels per class reads about 0.77 on the smoothed diagonal, and a sanction
+    at a 0.7 floor would fall on honest workers (tests/unit/test_reliability.py).
+    The worker's own label is in the posterior; taking it out was tried and
+    reads everyone 0.1-0.2 low, because two other labels leave an item's class
+    uncertain. A worker with no label scores 0.
+    """
+    right = posteriors[items, classes] if len(items) else np.zeros(0)
+    counts = np.bincount(workers, minlength=n_workers)
+    return np.bincount(workers, weights=right, minlength=n_workers) / np.maximum(counts, 1)

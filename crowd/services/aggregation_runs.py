@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from crowd.domain.aggregation import dawid_skene
-from crowd.domain.reliability import EVIDENCE_MODES
+from crowd.domain.reliability import EVIDENCE_MODES, expected_accuracy
 from crowd.domain.review import decide
 from crowd.persistence import AggregationRun, Item, Label, Project, WorkerStanding
 from crowd.persistence.statistics import refresh_after
@@ -60,7 +60,7 @@ def aggregate_project(
         _fit_and_apply(session, project, rows, item_ids, worker_ids, class_of, run)
     else:
         _store_worker_estimates(session, project, [], np.zeros((0, len(labels), len(labels))),
-                                np.zeros(len(labels)))
+                                np.zeros(0))
     run.duration_ms = int((time.perf_counter() - started) * 1000)
     session.add(run)
     session.commit()
@@ -99,16 +99,16 @@ def _fit_and_apply(
     run.log_likelihood = float(result.log_likelihood[-1]) if result.log_likelihood else None
     labels = project.labels
     run.priors = {name: round(float(p), 6) for name, p in zip(labels, result.priors)}
-    _store_worker_estimates(session, project, worker_ids, result.confusions, result.priors)
+    accuracy = expected_accuracy(result.posteriors, items, workers, classes, len(worker_ids))
+    _store_worker_estimates(session, project, worker_ids, result.confusions, accuracy)
     run.changes = _redecide_items(session, project, item_ids, state, result.posteriors, labels)
 
 
 def _store_worker_estimates(
     session: Session, project: Project, worker_ids: list[int], confusions: np.ndarray,
-    priors: np.ndarray,
+    accuracy: np.ndarray,
 ) -> None:
     labels = project.labels
-    accuracy = (confusions[:, np.arange(len(labels)), np.arange(len(labels))] * priors).sum(axis=1)
     # Lock order everywhere: standings (by id), then assignments, then items.
     standings = session.scalars(
         select(WorkerStanding).where(WorkerStanding.project_id == project.id)

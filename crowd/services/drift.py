@@ -144,22 +144,25 @@ def check_estimated_drift(
     """Retrain an active worker whose Dawid-Skene accuracy is clearly below the floor.
 
     The binomial test, with the estimated accuracy as the share correct of the
-    worker's counted work labels since ``drift_since`` (at least 2 x
-    drift_window, at most 5 x). Skipped while the estimate predates the
-    worker's last sanction. The estimate averages the whole record, so the
+    worker's counted work labels since ``drift_since`` that the estimate saw
+    (given before the last fit; at least 2 x drift_window, at most 5 x): an
+    estimate from a handful of labels is not tested as if it rested on dozens.
+    Skipped while the estimate predates the worker's last sanction. The
+    estimate averages the whole record, so the
     onset is the most likely start of a drop in the worker's agreement with
     the others (a max-likelihood split), or the oldest label tested.
     """
     if standing.state != "active" or standing.estimated_accuracy is None:
         return False
-    if standing.drift_since is not None:
-        estimated_at = session.scalar(select(func.max(AggregationRun.created_at))
-                                      .where(AggregationRun.project_id == project.id))
-        if estimated_at is None or estimated_at < standing.drift_since:
-            return False
+    estimated_at = session.scalar(select(func.max(AggregationRun.created_at))
+                                  .where(AggregationRun.project_id == project.id))
+    if estimated_at is None or (standing.drift_since is not None
+                                and estimated_at < standing.drift_since):
+        return False
     if recent is None:
         recent = recent_work(session, project, standing)
-    n = min(len(recent.times), 5 * project.drift_window)
+    fitted = sum(1 for t in recent.times if t <= estimated_at)
+    n = min(fitted, 5 * project.drift_window)
     if n < 2 * project.drift_window:
         return False
     correct = int(round(standing.estimated_accuracy * n))

@@ -115,8 +115,8 @@ def check_collusion(
         pair = [by_worker.get(u), by_worker.get(v)]
         if any(s is None for s in pair):
             continue
-        matrices = [_matrix(labels, s) for s in pair]
-        expected = expected_agreement(matrices[0], matrices[1], shares)
+        expected = max(expected_agreement(*(m(labels, s) for s in pair), shares)
+                       for m in (_matrix, _plain_matrix))
         verdict = colluding(int(shared), int(agreed or 0), expected,
                             settings.collusion_alpha, settings.collusion_min_shared)
         if verdict is None:
@@ -147,3 +147,14 @@ def _matrix(labels: list[str], standing: WorkerStanding) -> np.ndarray:
         return worker_confusion(labels, standing.confusion, 0, 0)
     upper = wilson(standing.hidden_gold_correct, standing.hidden_gold_seen)[1]
     return one_coin_confusion(upper, len(labels))
+
+
+def _plain_matrix(labels: list[str], standing: WorkerStanding) -> np.ndarray:
+    """The one-coin matrix at the worker's unsmoothed estimated accuracy (else as
+    ``_matrix``). The pair is judged by the higher of the two agreements expected:
+    a fitted matrix is smoothed towards uniform, most where the worker had few
+    labels in the fit, which lowers the agreement it predicts for two careful
+    workers (0.36 was seen for two at 0.85, who agree on about 0.75)."""
+    if standing.estimated_accuracy is None:
+        return _matrix(labels, standing)
+    return one_coin_confusion(standing.estimated_accuracy, len(labels))

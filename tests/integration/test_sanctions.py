@@ -13,7 +13,7 @@ from sqlalchemy import select
 from crowd.domain.sequential import AGREEMENT_THRESHOLD
 from crowd.extensions import db
 from crowd.jobs.bodies import check_drift
-from crowd.persistence import Label, Project, StateEvent, User, WorkerStanding
+from crowd.persistence import AggregationRun, Label, Project, StateEvent, User, WorkerStanding
 from crowd.services.drift import check_estimated_drift
 from crowd.services.sanctions import Finding, sanction_low_quality
 from tests.support import item_names, make_users, results_by_name, work_through
@@ -136,6 +136,30 @@ def test_a_worker_who_agrees_is_left_alone(app, manager, project, clock):
         assert check_drift(db.session) == "0 worker(s) sent to retraining"
     assert _states(app, pid) == {"h1": "active", "h2": "active", "drifter": "active"}
     assert _counted(app, pid, wid) == {True: 25, False: 0}
+
+
+def test_dawid_skene_check_tests_only_the_labels_its_estimate_saw(
+    app, manager, project, clock
+):
+    """An estimate fitted when the worker had 4 labels is not tested as if it
+    rested on all 12 given since: too few for the test, so no sanction yet."""
+    pid = project["id"]
+    wid, drifter, done, times = _crowd(app, manager, project, clock, [False] * 12)
+    assert manager.post(f"/projects/{pid}/aggregate").status_code in (200, 201)
+    with app.app_context():
+        run = db.session.scalars(select(AggregationRun).where(
+            AggregationRun.project_id == pid)).one()
+        run.created_at = times[3]  # the fit saw the first 4 labels only
+        db.session.commit()
+        proj = db.session.get(Project, pid)
+        standing = db.session.scalars(select(WorkerStanding).where(
+            WorkerStanding.project_id == pid, WorkerStanding.worker_id == wid)
+            .with_for_update()).one()
+        assert standing.estimated_accuracy < 0.5
+        assert not check_estimated_drift(db.session, proj, standing,
+                                         np.random.default_rng(1), clock.current)
+        db.session.commit()
+    assert drifter.get(f"/projects/{pid}/me").get_json()["state"] == "active"
 
 
 def test_dawid_skene_check_discounts_labels_too(app, manager, project, clock):

@@ -15,7 +15,10 @@ with 10 regular partners a worker meets at most 1e-5 false alarms per check.
 The matrices are estimates: a worker's Dawid-Skene matrix when there is one,
 else the one-coin matrix at the *upper* Wilson bound of their hidden-gold
 accuracy (so with no gold, accuracy 1: two careful workers who agree on
-everything are never taken for colluders for want of evidence). The seeded
+everything are never taken for colluders for want of evidence); and since a
+fitted matrix is smoothed towards uniform, most for a worker with few labels in
+the fit, the service tests against the higher of that and the agreement of
+one-coin matrices at the workers' unsmoothed accuracies. The seeded
 simulation in tests/unit/test_fraud_rules.py (workers at 0.85, three classes,
 shares 0.6/0.3/0.1, 20 hidden-gold answers each, 20 to 200 shared items) saw
 1 false alarm in 200,000 pairs: the stated rate is **at most 1e-5 per pair
