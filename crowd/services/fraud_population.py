@@ -149,12 +149,21 @@ def _matrix(labels: list[str], standing: WorkerStanding) -> np.ndarray:
     return one_coin_confusion(upper, len(labels))
 
 
+
+
 def _plain_matrix(labels: list[str], standing: WorkerStanding) -> np.ndarray:
-    """The one-coin matrix at the worker's unsmoothed estimated accuracy (else as
-    ``_matrix``). The pair is judged by the higher of the two agreements expected:
-    a fitted matrix is smoothed towards uniform, most where the worker had few
-    labels in the fit, which lowers the agreement it predicts for two careful
-    workers (0.36 was seen for two at 0.85, who agree on about 0.75)."""
+    """The one-coin matrix at the higher of the worker's unsmoothed estimated
+    accuracy and, once they have hidden gold, its upper Wilson bound. The pair is
+    judged by the higher of the agreement this and ``_matrix`` predict: early in
+    a project a fit rests on items with one or two labels and reads careful
+    workers low (agreement 0.36-0.45 was predicted for pairs at 0.85, who agree
+    on about 0.75, and crowd simulate retrained them), while a handful of hidden
+    gold keeps the bound high until the evidence is in. Without hidden gold the
+    fit alone speaks (with no fit either, ``_matrix``'s accuracy 1)."""
     if standing.estimated_accuracy is None:
         return _matrix(labels, standing)
-    return one_coin_confusion(standing.estimated_accuracy, len(labels))
+    accuracy = standing.estimated_accuracy
+    if standing.hidden_gold_seen:
+        accuracy = max(accuracy, wilson(standing.hidden_gold_correct,
+                                        standing.hidden_gold_seen)[1])
+    return one_coin_confusion(accuracy, len(labels))

@@ -46,6 +46,20 @@ def accuracy(results: Iterable[Mapping[str, Any]], truth: Mapping[str, str]) -> 
             "statuses": dict(sorted(statuses.items()))}
 
 
+def open_takeable(results: Iterable[Mapping[str, Any]], labels: Iterable[Mapping[str, Any]],
+                  workers: Iterable[Mapping[str, Any]]) -> int:
+    """Open items that a worker still active has never labelled, and so could
+    have been offered: 0 once a run has ended with every worker told 204. Other
+    open items are stranded: everyone left has labelled them (a discounted label
+    included), and only a new worker or an expert can finish them."""
+    active = {row["username"] for row in workers if row["state"] == "active"}
+    seen: dict[str, set[str]] = {}
+    for row in labels:
+        seen.setdefault(row["external_id"], set()).add(row["worker"])
+    return sum(1 for row in results
+               if row["status"] == "open" and active - seen.get(row["external_id"], set()))
+
+
 def label_effort(labels: Iterable[Mapping[str, Any]], n_items: int) -> dict[str, Any]:
     """Work labels per item (all paid for, and those still counted) and gold answers by mode."""
     work = counted = 0
@@ -136,6 +150,7 @@ def build(sim: Any, collected: Any, server: str) -> dict[str, Any]:
         kinds[name]["states"] = dict(sorted(kinds[name]["states"].items()))
         kinds[name].update(extra)
     acc = accuracy(collected.results, truth)
+    acc["open_takeable"] = open_takeable(collected.results, collected.labels, collected.workers)
     effort = label_effort(collected.labels, s.items)
     reliable_suspended = [w["worker"] for w in sanctioned_reliable
                           if w["final_state"] == "suspended"]
@@ -224,7 +239,9 @@ def render(report: Mapping[str, Any]) -> str:
         + ", ".join(f"{k}: {v}" for k, v in run["http_statuses"].items())
         + f"; {len(run['problems'])} problem(s)",
         "",
-        "items: " + ", ".join(f"{k} {v}" for k, v in acc["statuses"].items()),
+        "items: " + ", ".join(f"{k} {v}" for k, v in acc["statuses"].items())
+        + (f" ({acc['open_takeable']} open that an active worker could still take)"
+           if acc.get("open_takeable") else ""),
         f"accuracy: {_pct(acc['overall'])} over {acc['scored']} items with a result "
         f"(complete, resolved, or in_review with a crowd label); crowd alone "
         f"{_pct(acc['crowd'])} over {acc['crowd_items']} complete items",

@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from crowd.simulate.report import accuracy, drift_delay, first_sanction, label_effort
+from crowd.simulate.report import (
+    accuracy,
+    drift_delay,
+    first_sanction,
+    label_effort,
+    open_takeable,
+)
 from crowd.simulate.workers import (
     KINDS,
     adversary_confusion,
@@ -200,3 +206,16 @@ def test_first_sanction_ignores_moves_before_the_given_time() -> None:
     assert first_sanction(HISTORY)["to"] == "retraining"
     early = [{"at": "2026-01-01T10:00:00Z", "to": "suspended", "reason_code": "x"}]
     assert first_sanction(early, datetime(2026, 1, 1, 11, tzinfo=UTC)) is None
+
+
+def test_open_items_an_active_worker_never_labelled_are_takeable_the_rest_stranded():
+    results = [{"external_id": "a", "status": "open"}, {"external_id": "b", "status": "open"},
+               {"external_id": "c", "status": "complete"}, {"external_id": "d", "status": "open"}]
+    labels = [{"external_id": "a", "worker": "ann"}, {"external_id": "a", "worker": "bob"},
+              {"external_id": "b", "worker": "ann"}, {"external_id": "c", "worker": "cy"}]
+    workers = [{"username": "ann", "state": "active"}, {"username": "bob", "state": "active"},
+               {"username": "cy", "state": "suspended"}]
+    # a: both active workers labelled it (stranded); b: bob could take it; c is
+    # done; d: nobody labelled it.
+    assert open_takeable(results, labels, workers) == 2
+    assert open_takeable(results, labels, workers[2:]) == 0  # nobody active
