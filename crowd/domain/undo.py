@@ -3,7 +3,7 @@
 An answer given in work mode by an active worker changes a few values of their
 standing (gold record, work label count, the gold CUSUM, the fraud rules'
 summary of recent answers) and, for a work item, the item's count, posterior,
-result, status and label target. When the project allows undo, the answer keeps
+result, status and label target (for hidden gold, its posterior). When the project allows undo, the answer keeps
 those values as they were before it and as it left them (``snapshot``) on the
 worker's standing, written in the UPDATE of the standing that the answer sends
 anyway. Undo then puts the "before" values back, so answer, undo and the same
@@ -15,8 +15,9 @@ and another worker's label, a discount, an aggregation run or an expert changes
 the item. A changed standing refuses the undo; a changed item is reopened and
 settled from the labels it still has instead of being put back.
 
-A hidden gold item is never changed by an answer, so its snapshot keeps no item:
-undo leaves it as it is, with the same statements as for a work item.
+A hidden gold item's answer changes only its crowd posterior (the crowd's view
+beside the truth): its snapshot keeps it as for a work item, and undo puts it
+back, or recomputes it from the answers left, with the same statements.
 """
 from __future__ import annotations
 
@@ -72,16 +73,14 @@ class Before:
         return cls(values(standing, STANDING_FIELDS), values(item, ITEM_FIELDS))
 
 
-def snapshot(before: Before, assignment_id: int, standing: Any, item: Any,
-             is_gold: bool) -> dict[str, Any]:
+def snapshot(before: Before, assignment_id: int, standing: Any, item: Any) -> dict[str, Any]:
     """What the answer to ``assignment_id`` changed: the standing's values before and
-    after it (with its state) and, for a work item, the item's."""
+    after it (with its state) and the item's (for hidden gold, its crowd posterior)."""
     return {
         "assignment": assignment_id,
         "standing": {"before": before.standing,
                      "after": values(standing, STANDING_FIELDS + STATE_FIELDS)},
-        "item": None if is_gold else {"before": before.item,
-                                      "after": values(item, ITEM_FIELDS)},
+        "item": {"before": before.item, "after": values(item, ITEM_FIELDS)},
     }
 
 
@@ -91,6 +90,6 @@ def standing_unchanged(kept: dict[str, Any], standing: Any) -> bool:
 
 
 def item_unchanged(kept: dict[str, Any], item: Any) -> bool:
-    """Whether a work item is as the kept answer left it (nobody labelled, discounted,
-    aggregated or resolved it since)."""
+    """Whether the item is as the kept answer left it (nobody labelled, discounted,
+    aggregated or resolved it since; for hidden gold, nobody answered it since)."""
     return bool(kept["item"] is not None and values(item, ITEM_FIELDS) == kept["item"]["after"])

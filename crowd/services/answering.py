@@ -18,7 +18,7 @@ from crowd.domain.undo import Before, snapshot, undoable
 from crowd.persistence import Assignment, Item, Label, Project, WorkerStanding
 from crowd.services.drift import check_agreement_on_schedule, check_gold_drift
 from crowd.services.fraud import check_answer_fraud
-from crowd.services.settling import settle_item
+from crowd.services.settling import note_gold_answer, settle_item
 from crowd.services.standing import change_state, lock_standing
 
 ROUND_MODES = {"qualification": "qualification", "training": "retraining"}
@@ -70,6 +70,10 @@ def answer(
     # A retraining round after a sniffing finding is served as work (no feedback).
     in_disguise = disguised(standing.state, standing.state_reason_code)
     if correct is not None:
+        if assignment.mode == "work":
+            # The label first, then the standing's changes: one UPDATE of it, at commit.
+            session.flush()
+            note_gold_answer(session, project, item)
         standing.gold_seen += 1
         standing.gold_correct += int(correct)
         if is_evidence(assignment.mode) and not in_disguise:  # round gold is not evidence
@@ -86,7 +90,6 @@ def answer(
             if change is not None:
                 change_state(session, standing, change, now)
         elif assignment.mode == "work":
-            session.flush()
             check_gold_drift(session, project, standing, bool(correct), rng, now)
     elif not assignment.is_gold:
         if item.status == "open":
@@ -103,7 +106,7 @@ def answer(
         check_answer_fraud(session, project, standing, label, duration_ms, rng, now)
     # Kept in the standing's UPDATE that this answer sends anyway: no statement more.
     standing.last_answer = (
-        snapshot(before, assignment.id, standing, item, assignment.is_gold)
+        snapshot(before, assignment.id, standing, item)
         if undoable(project.allow_undo, assignment.mode, standing.state) else None)
     try:
         session.commit()

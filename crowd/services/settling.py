@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import and_, select
+from sqlalchemy import Boolean, and_, literal, select
 from sqlalchemy.orm import Session
 
 from crowd.domain.reliability import worker_confusion
@@ -10,8 +10,10 @@ from crowd.domain.review import class_prior, decide, item_posterior, sample_for_
 from crowd.persistence import AggregationRun, Item, Label, Project, WorkerStanding
 
 
-def item_label_posterior(session: Session, project: Project, item: Item) -> tuple[np.ndarray, int]:
-    """The (C,) posterior of an item from its counted labels, and how many there are.
+def item_label_posterior(session: Session, project: Project, item: Item,
+                         gold: bool = False) -> tuple[np.ndarray, int]:
+    """The (C,) posterior of an item from its counted labels, and how many there are
+    (with ``gold``, of a gold item from its hidden-gold answers).
 
     Each label is weighed by its worker's current confusion matrix (one query):
     the Dawid-Skene fit (work-mode labels only), or without one the one-coin
@@ -33,7 +35,10 @@ def item_label_posterior(session: Session, project: Project, item: Item) -> tupl
             WorkerStanding.project_id == Label.project_id,
             WorkerStanding.worker_id == Label.worker_id,
         ))
-        .where(Label.item_id == item.id, Label.counted.is_(True), Label.is_gold.is_(False))
+        # One statement text for gold and work (a bound flag): the same work either way.
+        # A work item's labels are all work-mode; a gold item's round answers are not evidence.
+        .where(Label.item_id == item.id, Label.counted.is_(True),
+               Label.is_gold == literal(gold, Boolean), Label.mode == "work")
     ).all()
     labels = project.labels
     index = {name: i for i, name in enumerate(labels)}
@@ -43,6 +48,21 @@ def item_label_posterior(session: Session, project: Project, item: Item) -> tupl
     ]).reshape(len(given), len(labels), len(labels))
     prior = class_prior(labels, rows[0][4]) if rows else None
     return item_posterior(given, confusions, prior), len(given)
+
+
+def note_gold_answer(session: Session, project: Project, item: Item) -> None:
+    """Store on a gold item what the crowd says of it: the posterior of its hidden-gold
+    answers, weighed as work labels are (the truth is ``gold_label``; this is the
+    crowd's view beside it).
+
+    Called for every hidden-gold answer (and its undo), it also makes answering hidden gold cost
+    what answering work costs: the same posterior query and an UPDATE of the item,
+    so a worker timing ``answer`` cannot tell afterwards which items were gold
+    (``tests/integration/test_statement_counts.py``).
+    """
+    posterior, n_labels = item_label_posterior(session, project, item, gold=True)
+    item.posterior = ({name: round(float(p), 6) for name, p in zip(project.labels, posterior)}
+                      if n_labels else None)
 
 
 def settle_item(session: Session, project: Project, item: Item, rng: np.random.Generator) -> str:

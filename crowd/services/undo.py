@@ -53,14 +53,9 @@ from crowd.persistence import (
     WorkerStanding,
     iso,
 )
-from crowd.services.settling import item_label_posterior, settle_item
+from crowd.services.settling import item_label_posterior, note_gold_answer, settle_item
 
 REFUSED = "undo_refused"
-# Hidden gold has no work labels to weigh: its posterior query, sent so that gold
-# and work cost the same statements, looks up an id no item has (ids start at 1),
-# costing what a work item's few labels cost, never a walk over every answer the
-# gold item had.
-NO_ITEM = 0
 
 
 def undo(session: Session, assignment_id: int, worker_id: int, rng: np.random.Generator,
@@ -134,18 +129,18 @@ def _refuse_or_kept(assignment: Assignment, project: Project, standing: WorkerSt
 
 def _put_back_item(session: Session, project: Project, item: Item, is_gold: bool,
                    kept: dict[str, Any], rng: np.random.Generator) -> None:
-    """Hidden gold as it is (an answer never changes it); a work item as it was before
-    the answer if no one touched it since, else without the label (an expert's
-    resolution stands; anything else is reopened and settled from its remaining
-    labels). One posterior query and one UPDATE of every tracked column (at commit)
-    in each case."""
+    """Hidden gold and work items alike as they were before the answer if no one
+    touched them since; else hidden gold with its crowd posterior from the answers
+    left, and a work item without the label (an expert's resolution stands;
+    anything else is reopened and settled from its remaining labels). One
+    posterior query and one UPDATE of every tracked column (at commit) in each case."""
     with session.no_autoflush:
-        if is_gold:
-            item_label_posterior(session, project, Item(id=NO_ITEM))
-        elif item_unchanged(kept, item):
+        if item_unchanged(kept, item):
             item_label_posterior(session, project, item)  # the query settling sends
             for name in ITEM_FIELDS:
                 setattr(item, name, kept["item"]["before"][name])
+        elif is_gold:
+            note_gold_answer(session, project, item)  # the crowd's view, without this answer
         elif item.status == "resolved":
             item.n_labels = max(0, item.n_labels - 1)
             item_label_posterior(session, project, item)

@@ -2,11 +2,14 @@
 project's size."""
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
+
+from tests.support import HUMAN_DURATION_MS
 
 # Every statement of the request (the bearer-token lookup is answered from the
 # process's token cache here: tests/integration/test_token_cache.py).
@@ -150,3 +153,45 @@ def test_a_hidden_gold_offer_costs_the_same_statements_as_a_work_offer(
     print({kind: sorted(shape) for kind, shape in shapes.items()})
     assert shapes[True] and shapes[False]
     assert shapes[True] == shapes[False] and len(shapes[True]) == 1, shapes
+
+
+def test_a_hidden_gold_answer_costs_the_same_statements_as_a_work_answer(
+    app, make_project, make_user, manager
+):
+    """A worker timing `answer` learns nothing afterwards either: answering hidden
+    gold and answering work run the same number and kinds of statements."""
+    from crowd.extensions import db
+    from crowd.persistence import Assignment, WorkerStanding
+    from crowd.services.drift import AGREEMENT_EVERY
+
+    worker = manager.as_(make_user("worker")[1])
+    _warm_up(make_project, worker)
+    project = make_project(n_items=40, n_gold=40, gold_rate=0.5, redundancy=2)
+    _with_history(make_user, manager, project["id"], 2)  # some work items are started
+    first = worker.post(f"/projects/{project['id']}/next").get_json()  # makes the standing
+    worker.post(f"/assignments/{first['assignment_id']}/answer", {"label": "a"})
+    shapes: dict[tuple[bool, bool], set[tuple[str, ...]]] = defaultdict(set)
+    for n in range(28):
+        offer = worker.post(f"/projects/{project['id']}/next").get_json()
+        with app.app_context():
+            lease = db.session.get(Assignment, offer["assignment_id"])
+            is_gold = lease.is_gold
+            standing = db.session.scalars(select(WorkerStanding).where(
+                WorkerStanding.project_id == project["id"],
+                WorkerStanding.worker_id == lease.worker_id)).one()
+            # Every AGREEMENT_EVERY-th work-mode answer (gold or work alike) also
+            # runs the agreement check: those are compared among themselves.
+            checked = not (standing.hidden_gold_seen + standing.work_labels + 1) % AGREEMENT_EVERY
+        with _recording(app) as statements:
+            # Gold answered right, work in turn, at a human pace: no rule may fire.
+            response = worker.post(f"/assignments/{offer['assignment_id']}/answer",
+                                   {"label": "a" if is_gold else "abc"[n % 3],
+                                    "duration_ms": HUMAN_DURATION_MS[0] + 100 * n})
+        assert response.status_code == 200, response.get_json()
+        shapes[is_gold, checked].add(tuple(s.split()[0] + " " + s.split()[1] if s.startswith("UPDATE")
+                                  else s.split()[0] for s in statements))
+    print(dict(shapes))
+    assert shapes[True, False] and shapes[False, False]
+    assert shapes[True, False] == shapes[False, False] and len(shapes[True, False]) == 1, shapes
+    if shapes[True, True] and shapes[False, True]:
+        assert shapes[True, True] == shapes[False, True], shapes
