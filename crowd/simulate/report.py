@@ -3,24 +3,27 @@ and the printed report."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from crowd.simulate.options import SHARE_OPTIONS
-from crowd.simulate.report_kinds import class_accuracy, collusion, per_kind, render_kinds
+from crowd.simulate.report_kinds import (
+    SLOW_DRIFT_BOUND,
+    class_accuracy,
+    collusion,
+    drift_delay,
+    first_sanction,
+    per_kind,
+    render_kinds,
+    slow_drifters,
+)
 
 # The targets of the issue that asked for the simulator, checked on every report.
 TARGET_ACCURACY = 0.97
 TARGET_LABELS_PER_ITEM = 4.5
-SANCTIONS = ("retraining", "suspended")
 # Items whose label counts towards accuracy: completed by the crowd, resolved by
 # the (oracle) expert, or waiting in review with the crowd's best label.
 SCORED_STATUSES = ("complete", "resolved", "in_review")
-
-
-def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def accuracy(results: Iterable[Mapping[str, Any]], truth: Mapping[str, str]) -> dict[str, Any]:
@@ -77,44 +80,6 @@ def label_effort(labels: Iterable[Mapping[str, Any]], n_items: int) -> dict[str,
             # Of the answers given in work mode, the share that was hidden gold.
             "hidden_gold_share": gold["work"] / (gold["work"] + work) if gold["work"] + work
             else None}
-
-
-def first_sanction(history: Sequence[Mapping[str, Any]], since: datetime | None = None
-                   ) -> Mapping[str, Any] | None:
-    """The first move to retraining or suspension (at or after ``since``), or None."""
-    for event in history:
-        if event["to"] in SANCTIONS and (since is None or _time(event["at"]) >= since):
-            return event
-    return None
-
-
-def drift_delay(
-    rows: Sequence[Mapping[str, Any]], onset_ref: str | None,
-    history: Sequence[Mapping[str, Any]],
-) -> dict[str, Any]:
-    """How many hidden-gold answers a drifter gave from its onset until sanctioned.
-
-    ``rows`` are the drifter's own labels in the order given (the labels export);
-    ``onset_ref`` is the external id of its first degraded answer. The count is
-    of ``is_gold`` work-mode answers from that answer on, up to and including the
-    moment of the first move to retraining or suspension after it.
-    """
-    if onset_ref is None:
-        return {"reached_onset": False, "sanctioned": False, "gold_after_onset": 0,
-                "delay": None, "reason": None}
-    start = next((i for i, r in enumerate(rows) if r["external_id"] == onset_ref), None)
-    if start is None:
-        raise ValueError(f"the onset answer {onset_ref!r} is not among the worker's labels")
-    onset_at = _time(rows[start]["created_at"])
-    event = first_sanction(history, onset_at)
-    gold = [_time(r["created_at"]) for r in rows[start:] if r["is_gold"] and r["mode"] == "work"]
-    if event is None:
-        return {"reached_onset": True, "sanctioned": False, "gold_after_onset": len(gold),
-                "delay": None, "reason": None}
-    at = _time(event["at"])
-    return {"reached_onset": True, "sanctioned": True, "gold_after_onset": len(gold),
-            "delay": sum(t <= at for t in gold), "reason": event["reason_code"],
-            "state": event["to"]}
 
 
 def build(sim: Any, collected: Any, server: str) -> dict[str, Any]:
@@ -199,6 +164,8 @@ def build(sim: Any, collected: Any, server: str) -> dict[str, Any]:
         "expert_reviews": {"resolved": sum(collected.reviews.values()),
                            "by_reason": dict(sorted(collected.reviews.items()))},
         "drifters": drifters, "drift_bound": bound,
+        "slow_drifters": slow_drifters(sim, by_worker, collected.histories, s.min_accuracy),
+        "slow_drift_bound": SLOW_DRIFT_BOUND,
         "reliable_sanctioned": sanctioned_reliable, "reliable_suspended": reliable_suspended,
         "workers_by_kind": kinds, "targets": targets,
         "accuracy_by_class": class_accuracy(collected.results, truth, project.labels),
@@ -270,6 +237,18 @@ def render(report: Mapping[str, Any]) -> str:
             if d["gold_after_onset"] <= report["drift_bound"]:
                 what += " (the project ended before the bound)"
         lines.append(f"  {d['worker']}: {what}; now {d['final_state']}")
+    if report.get("slow_drifters"):
+        lines.append("slow drifters (hidden-gold answers from crossing min_accuracy to "
+                     f"retraining or suspension; bound {report['slow_drift_bound']}):")
+    for d in report.get("slow_drifters", []):
+        if not d["reached_onset"]:
+            what = "never fell below min_accuracy"
+        elif d["sanctioned"]:
+            what = (f"{d['state']} after {d['delay']} gold answers ({d['reason']}); "
+                    f"crossed at work answer {d['crossing_answer']}")
+        else:
+            what = f"NOT sanctioned; {d['gold_after_onset']} gold answers after crossing"
+        lines.append(f"  {d['worker']}: {what}")
     sanctioned = report["reliable_sanctioned"]
     lines.append(f"reliable workers sanctioned: {len(sanctioned)}"
                  + "".join(f"\n  {w['worker']}: {w['to']} ({w['reason']}), now {w['final_state']}"

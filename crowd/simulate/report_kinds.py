@@ -156,6 +156,77 @@ def collusion(sim: Any, by_worker: Mapping[str, Sequence[Mapping[str, Any]]],
     return out
 
 
+def first_sanction(history: Sequence[Mapping[str, Any]], since: datetime | None = None
+                   ) -> Mapping[str, Any] | None:
+    """The first move to retraining or suspension (at or after ``since``), or None."""
+    for event in history:
+        if event["to"] in SANCTIONS and (since is None or _time(event["at"]) >= since):
+            return event
+    return None
+
+
+def drift_delay(
+    rows: Sequence[Mapping[str, Any]], onset_ref: str | None,
+    history: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """How many hidden-gold answers a drifter gave from its onset until sanctioned.
+
+    ``rows`` are the drifter's own labels in the order given (the labels export);
+    ``onset_ref`` is the external id of its first degraded answer. The count is
+    of ``is_gold`` work-mode answers from that answer on, up to and including the
+    moment of the first move to retraining or suspension after it.
+    """
+    if onset_ref is None:
+        return {"reached_onset": False, "sanctioned": False, "gold_after_onset": 0,
+                "delay": None, "reason": None}
+    start = next((i for i, r in enumerate(rows) if r["external_id"] == onset_ref), None)
+    if start is None:
+        raise ValueError(f"the onset answer {onset_ref!r} is not among the worker's labels")
+    onset_at = _time(rows[start]["created_at"])
+    event = first_sanction(history, onset_at)
+    gold = [_time(r["created_at"]) for r in rows[start:] if r["is_gold"] and r["mode"] == "work"]
+    if event is None:
+        return {"reached_onset": True, "sanctioned": False, "gold_after_onset": len(gold),
+                "delay": None, "reason": None}
+    at = _time(event["at"])
+    return {"reached_onset": True, "sanctioned": True, "gold_after_onset": len(gold),
+            "delay": sum(t <= at for t in gold), "reason": event["reason_code"],
+            "state": event["to"]}
+
+
+# The issue's bound: a slow drifter is sanctioned within this many hidden-gold
+# answers after its accuracy falls below the project's min_accuracy.
+SLOW_DRIFT_BOUND = 15
+
+
+def crossing_answer(mind: Any, min_accuracy: float) -> int | None:
+    """The first work answer (counting from 0) a slow drifter gives below
+    ``min_accuracy`` by its own schedule, or None if it never falls that low."""
+    for n in range(mind.after, mind.after + mind.over + 1):
+        if mind.accuracy(n) < min_accuracy:
+            return n
+    return None
+
+
+def slow_drifters(sim: Any, by_worker: Mapping[str, Sequence[Mapping[str, Any]]],
+                  histories: Mapping[str, Sequence[Mapping[str, Any]]],
+                  min_accuracy: float) -> list[dict[str, Any]]:
+    """Per slow drifter, ``drift_delay`` counted from its first work-mode answer
+    given below ``min_accuracy`` (hidden gold and work alike, as its schedule
+    counts them), with that answer's position."""
+    out = []
+    for worker in sim.workers:
+        if worker.kind != "slow_drifter":
+            continue
+        rows = by_worker.get(worker.username, [])
+        n = crossing_answer(worker.mind, min_accuracy)
+        work = [r for r in rows if r["mode"] == "work"]
+        ref = work[n]["external_id"] if n is not None and n < len(work) else None
+        out.append({"worker": worker.username, "crossing_answer": n,
+                    **drift_delay(rows, ref, histories.get(worker.username, []))})
+    return out
+
+
 def _num(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 

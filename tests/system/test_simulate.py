@@ -148,9 +148,14 @@ def test_every_bad_kind_runs_and_is_reported(capsys: pytest.CaptureFixture[str])
     for name in ("sniffer_id", "sniffer_content", "sniffer_timing"):
         sniff = kinds[name]["sniffing"]
         assert sniff["true_positives"] <= sniff["guessed_gold"] <= sniff["offers"]
+    (slow,) = report["slow_drifters"]  # measured from its crossing of min_accuracy
+    assert report["slow_drift_bound"] == 15
+    if slow["sanctioned"]:
+        assert 0 <= slow["delay"] <= slow["gold_after_onset"]
     (group,) = report["collusion"]
     assert len(group["members"]) == 2 and group["target"] != group["pushed"]
     assert report["settings"]["class_shares"] == [0.55, 0.25, 0.15, 0.05]
     text = render(report)
-    for heading in ("accuracy by class:", "guessing gold:", "colluding group 0"):
+    for heading in ("accuracy by class:", "guessing gold:", "colluding group 0",
+                    "slow drifters ("):
         assert heading in text, heading

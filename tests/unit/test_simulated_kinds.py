@@ -22,7 +22,14 @@ from crowd.simulate.kinds import (
     slow_drift_accuracy,
 )
 from crowd.simulate.options import SHARE_OPTIONS, add_arguments, settings_from
-from crowd.simulate.report_kinds import class_accuracy, collusion, guessing, sanction_point
+from crowd.simulate.report_kinds import (
+    class_accuracy,
+    collusion,
+    crossing_answer,
+    guessing,
+    sanction_point,
+    slow_drifters,
+)
 from crowd.simulate.sniffers import (
     SnifferByContent,
     SnifferById,
@@ -313,3 +320,28 @@ def test_collusion_counts_labels_in_completed_items_before_the_sanction() -> Non
     assert group["labels_in_completed_before_sanction"] == 2  # x, z; y came after
     assert group["pushed_in_completed_before_sanction"] == 1  # x
     assert group["target_items_flipped"] == 1
+
+
+def test_a_slow_drifter_is_measured_from_its_first_answer_below_min_accuracy() -> None:
+    # 0.9 for 2 work answers, then down to 0.4 over 4: 0.9, 0.775, then 0.65 (< 0.7)
+    # at answer 4 (counting from 0).
+    mind = SimpleNamespace(after=2, over=4,
+                           accuracy=lambda n: slow_drift_accuracy(n, 0.9, 0.4, 2, 4))
+    assert crossing_answer(mind, 0.7) == 4
+    assert crossing_answer(mind, 0.3) is None  # never that low
+    sim = SimpleNamespace(workers=[SimpleNamespace(kind="slow_drifter", mind=mind,
+                                                   username="s1")])
+    # A qualification answer first (not counted by the schedule), then work-mode
+    # answers, hidden gold included; the fifth (minute 5, gold) is the crossing.
+    # The sanction at 12:06:30 comes after it and before the gold at minute 7.
+    rows = [row("q", 0, mode="qualification", gold=True), row("w0", 1), row("w1", 2),
+            row("g0", 3, gold=True), row("w3", 4), row("g1", 5, gold=True), row("w5", 6),
+            row("g2", 7, gold=True)]
+    history = [{"at": "2026-01-01T11:00:00Z", "to": "active", "reason_code": "passed"},
+               {"at": "2026-01-01T12:06:30Z", "to": "retraining", "reason_code": "drift"}]
+    (point,) = slow_drifters(sim, {"s1": rows}, {"s1": history}, 0.7)
+    assert point["crossing_answer"] == 4 and point["reached_onset"]
+    assert point["sanctioned"] and point["delay"] == 1  # g1; g2 came after the sanction
+    assert point["gold_after_onset"] == 2
+    (short,) = slow_drifters(sim, {"s1": rows[:3]}, {"s1": history}, 0.7)
+    assert not short["reached_onset"]  # the run ended before it crossed
