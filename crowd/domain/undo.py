@@ -3,7 +3,7 @@
 An answer given in work mode by an active worker changes a few values of their
 standing (gold record, work label count, the gold CUSUM, the fraud rules'
 summary of recent answers) and, for a work item, the item's count, posterior,
-result, status and label target (for hidden gold, its posterior). When the project allows undo, the answer keeps
+result, status and label target (for hidden gold, whether it was answered). When the project allows undo, the answer keeps
 those values as they were before it and as it left them (``snapshot``) on the
 worker's standing, written in the UPDATE of the standing that the answer sends
 anyway. Undo then puts the "before" values back, so answer, undo and the same
@@ -15,9 +15,9 @@ and another worker's label, a discount, an aggregation run or an expert changes
 the item. A changed standing refuses the undo; a changed item is reopened and
 settled from the labels it still has instead of being put back.
 
-A hidden gold item's answer changes only its crowd posterior (the crowd's view
-beside the truth): its snapshot keeps it as for a work item, and undo puts it
-back, or recomputes it from the answers left, with the same statements.
+A hidden gold item's answer changes only its ``started`` flag (answered at least
+once): its snapshot keeps it as for a work item, and undo puts it back unless
+someone answered the item since, with the same statements.
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class Before:
 
 def snapshot(before: Before, assignment_id: int, standing: Any, item: Any) -> dict[str, Any]:
     """What the answer to ``assignment_id`` changed: the standing's values before and
-    after it (with its state) and the item's (for hidden gold, its crowd posterior)."""
+    after it (with its state) and the item's."""
     return {
         "assignment": assignment_id,
         "standing": {"before": before.standing,

@@ -18,7 +18,7 @@ from crowd.domain.undo import Before, snapshot, undoable
 from crowd.persistence import Assignment, Item, Label, Project, WorkerStanding
 from crowd.services.drift import check_agreement_on_schedule, check_gold_drift
 from crowd.services.fraud import check_answer_fraud
-from crowd.services.settling import note_gold_answer, settle_item
+from crowd.services.settling import mark_gold_answered, settle_item
 from crowd.services.standing import change_state, lock_standing
 
 ROUND_MODES = {"qualification": "qualification", "training": "retraining"}
@@ -73,7 +73,7 @@ def answer(
         if assignment.mode == "work":
             # The label first, then the standing's changes: one UPDATE of it, at commit.
             session.flush()
-            note_gold_answer(session, project, item)
+            mark_gold_answered(session, project, item)
         standing.gold_seen += 1
         standing.gold_correct += int(correct)
         if is_evidence(assignment.mode) and not in_disguise:  # round gold is not evidence

@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import Boolean, and_, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, attributes
 
 from crowd.domain.reliability import worker_confusion
 from crowd.domain.review import class_prior, decide, item_posterior, sample_for_qa
 from crowd.persistence import AggregationRun, Item, Label, Project, WorkerStanding
 
 
-def item_label_posterior(session: Session, project: Project, item: Item,
-                         gold: bool = False) -> tuple[np.ndarray, int]:
-    """The (C,) posterior of an item from its counted labels, and how many there are
-    (with ``gold``, of a gold item from its hidden-gold answers).
+def item_label_posterior(session: Session, project: Project, item: Item) -> tuple[np.ndarray, int]:
+    """The (C,) posterior of an item from its counted labels, and how many there are.
 
     Each label is weighed by its worker's current confusion matrix (one query):
     the Dawid-Skene fit (work-mode labels only), or without one the one-coin
@@ -35,10 +33,7 @@ def item_label_posterior(session: Session, project: Project, item: Item,
             WorkerStanding.project_id == Label.project_id,
             WorkerStanding.worker_id == Label.worker_id,
         ))
-        # One statement text for gold and work (a bound flag): the same work either way.
-        # A work item's labels are all work-mode; a gold item's round answers are not evidence.
-        .where(Label.item_id == item.id, Label.counted.is_(True),
-               Label.is_gold == literal(gold, Boolean), Label.mode == "work")
+        .where(Label.item_id == item.id, Label.counted.is_(True), Label.is_gold.is_(False))
     ).all()
     labels = project.labels
     index = {name: i for i, name in enumerate(labels)}
@@ -50,19 +45,21 @@ def item_label_posterior(session: Session, project: Project, item: Item,
     return item_posterior(given, confusions, prior), len(given)
 
 
-def note_gold_answer(session: Session, project: Project, item: Item) -> None:
-    """Store on a gold item what the crowd says of it: the posterior of its hidden-gold
-    answers, weighed as work labels are (the truth is ``gold_label``; this is the
-    crowd's view beside it).
+# A hidden-gold answer's posterior query, sent so that answering gold and work cost
+# the same statements, looks up an id no item has (ids start at 1): it costs what a
+# work item's few labels cost, never a walk over every answer the gold item had.
+NO_ITEM = 0
 
-    Called for every hidden-gold answer (and its undo), it also makes answering hidden gold cost
-    what answering work costs: the same posterior query and an UPDATE of the item,
-    so a worker timing ``answer`` cannot tell afterwards which items were gold
-    (``tests/integration/test_statement_counts.py``).
-    """
-    posterior, n_labels = item_label_posterior(session, project, item, gold=True)
-    item.posterior = ({name: round(float(p), 6) for name, p in zip(project.labels, posterior)}
-                      if n_labels else None)
+
+def mark_gold_answered(session: Session, project: Project, item: Item) -> None:
+    """A hidden-gold answer's part in the item: it is ``started`` (answered at least
+    once), sent as an UPDATE on every answer, after the posterior query settling
+    sends. So answering hidden gold costs what answering work costs, and a worker
+    timing ``answer`` cannot tell afterwards which items were gold
+    (``tests/integration/test_statement_counts.py``)."""
+    item_label_posterior(session, project, Item(id=NO_ITEM))
+    item.started = True
+    attributes.flag_modified(item, "started")
 
 
 def settle_item(session: Session, project: Project, item: Item, rng: np.random.Generator) -> str:

@@ -53,7 +53,7 @@ from crowd.persistence import (
     WorkerStanding,
     iso,
 )
-from crowd.services.settling import item_label_posterior, note_gold_answer, settle_item
+from crowd.services.settling import NO_ITEM, item_label_posterior, settle_item
 
 REFUSED = "undo_refused"
 
@@ -130,17 +130,18 @@ def _refuse_or_kept(assignment: Assignment, project: Project, standing: WorkerSt
 def _put_back_item(session: Session, project: Project, item: Item, is_gold: bool,
                    kept: dict[str, Any], rng: np.random.Generator) -> None:
     """Hidden gold and work items alike as they were before the answer if no one
-    touched them since; else hidden gold with its crowd posterior from the answers
-    left, and a work item without the label (an expert's resolution stands;
+    touched them since; else hidden gold as it is (``started``), and a work item
+    without the label (an expert's resolution stands;
     anything else is reopened and settled from its remaining labels). One
     posterior query and one UPDATE of every tracked column (at commit) in each case."""
     with session.no_autoflush:
         if item_unchanged(kept, item):
-            item_label_posterior(session, project, item)  # the query settling sends
+            # The query settling sends (for hidden gold, on no item: see NO_ITEM).
+            item_label_posterior(session, project, Item(id=NO_ITEM) if is_gold else item)
             for name in ITEM_FIELDS:
                 setattr(item, name, kept["item"]["before"][name])
-        elif is_gold:
-            note_gold_answer(session, project, item)  # the crowd's view, without this answer
+        elif is_gold:  # answered by someone else since: started it stays
+            item_label_posterior(session, project, Item(id=NO_ITEM))
         elif item.status == "resolved":
             item.n_labels = max(0, item.n_labels - 1)
             item_label_posterior(session, project, item)
