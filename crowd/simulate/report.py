@@ -177,6 +177,15 @@ def _pct(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _delay_text(d: Mapping[str, Any], never: str, since: str, tail: str) -> str:
+    """One drifter's line of a ``drift_delay``: never reached, sanctioned, or not."""
+    if not d["reached_onset"]:
+        return never
+    if d["sanctioned"]:
+        return f"{d['state']} after {d['delay']} gold answers ({d['reason']}); {tail}"
+    return f"NOT sanctioned; {d['gold_after_onset']} gold answers after {since}"
+
+
 def render(report: Mapping[str, Any]) -> str:
     """The report as text for a person."""
     s, run, acc, effort = report["settings"], report["run"], report["accuracy"], report["effort"]
@@ -227,27 +236,18 @@ def render(report: Mapping[str, Any]) -> str:
         f"bound 2 x drift_window = {report['drift_bound']}):",
     ]
     for d in report["drifters"]:
-        if not d["reached_onset"]:
-            what = "never reached its onset"
-        elif d["sanctioned"]:
-            what = (f"{d['state']} after {d['delay']} gold answers ({d['reason']}); "
-                    f"{d['gold_after_onset']} gold after onset in all")
-        else:
-            what = f"NOT sanctioned; {d['gold_after_onset']} gold answers after onset"
-            if d["gold_after_onset"] <= report["drift_bound"]:
-                what += " (the project ended before the bound)"
+        what = _delay_text(d, "never reached its onset", "onset",
+                           f"{d['gold_after_onset']} gold after onset in all")
+        if d["reached_onset"] and not d["sanctioned"] \
+                and d["gold_after_onset"] <= report["drift_bound"]:
+            what += " (the project ended before the bound)"
         lines.append(f"  {d['worker']}: {what}; now {d['final_state']}")
     if report.get("slow_drifters"):
         lines.append("slow drifters (hidden-gold answers from crossing min_accuracy to "
                      f"retraining or suspension; bound {report['slow_drift_bound']}):")
     for d in report.get("slow_drifters", []):
-        if not d["reached_onset"]:
-            what = "never fell below min_accuracy"
-        elif d["sanctioned"]:
-            what = (f"{d['state']} after {d['delay']} gold answers ({d['reason']}); "
-                    f"crossed at work answer {d['crossing_answer']}")
-        else:
-            what = f"NOT sanctioned; {d['gold_after_onset']} gold answers after crossing"
+        what = _delay_text(d, "never fell below min_accuracy", "crossing",
+                           f"crossed at work answer {d['crossing_answer']}")
         lines.append(f"  {d['worker']}: {what}")
     sanctioned = report["reliable_sanctioned"]
     lines.append(f"reliable workers sanctioned: {len(sanctioned)}"

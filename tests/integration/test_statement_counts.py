@@ -126,6 +126,19 @@ def test_gold_next_and_answer_statement_counts_do_not_grow_with_the_gold_pool(
         assert 0 < len(statements) + 2 <= MAX_STATEMENTS, (name, statements)
 
 
+def _gold_and_work(make_project: Any, make_user: Any, manager: Any,
+                   n: int) -> tuple[Any, dict[str, Any]]:
+    """A warmed-up worker with a standing in a project of ``n`` work and ``n`` gold
+    items at gold_rate 0.5, some work items already started by two others."""
+    worker = manager.as_(make_user("worker")[1])
+    _warm_up(make_project, worker)
+    project = make_project(n_items=n, n_gold=n, gold_rate=0.5, redundancy=2)
+    _with_history(make_user, manager, project["id"], 2)
+    first = worker.post(f"/projects/{project['id']}/next").get_json()  # makes the standing
+    worker.post(f"/assignments/{first['assignment_id']}/answer", {"label": "a"})
+    return worker, project
+
+
 def test_a_hidden_gold_offer_costs_the_same_statements_as_a_work_offer(
     app, make_project, make_user, manager
 ):
@@ -134,12 +147,7 @@ def test_a_hidden_gold_offer_costs_the_same_statements_as_a_work_offer(
     from crowd.extensions import db
     from crowd.persistence import Assignment
 
-    worker = manager.as_(make_user("worker")[1])
-    _warm_up(make_project, worker)
-    project = make_project(n_items=30, n_gold=30, gold_rate=0.5, redundancy=2)
-    _with_history(make_user, manager, project["id"], 2)  # some work items are started
-    first = worker.post(f"/projects/{project['id']}/next").get_json()  # makes the standing
-    worker.post(f"/assignments/{first['assignment_id']}/answer", {"label": "a"})
+    worker, project = _gold_and_work(make_project, make_user, manager, 30)
     shapes: dict[bool, set[tuple[str, ...]]] = {True: set(), False: set()}
     for _ in range(24):
         with _recording(app) as statements:
@@ -164,12 +172,7 @@ def test_a_hidden_gold_answer_costs_the_same_statements_as_a_work_answer(
     from crowd.persistence import Assignment, WorkerStanding
     from crowd.services.drift import AGREEMENT_EVERY
 
-    worker = manager.as_(make_user("worker")[1])
-    _warm_up(make_project, worker)
-    project = make_project(n_items=40, n_gold=40, gold_rate=0.5, redundancy=2)
-    _with_history(make_user, manager, project["id"], 2)  # some work items are started
-    first = worker.post(f"/projects/{project['id']}/next").get_json()  # makes the standing
-    worker.post(f"/assignments/{first['assignment_id']}/answer", {"label": "a"})
+    worker, project = _gold_and_work(make_project, make_user, manager, 40)
     shapes: dict[tuple[bool, bool], set[tuple[str, ...]]] = defaultdict(set)
     for n in range(28):
         offer = worker.post(f"/projects/{project['id']}/next").get_json()
